@@ -1,0 +1,6 @@
+//! azure-sessions-lsp: run code from the editor in Azure Container Apps dynamic sessions.
+//!
+//! Layout: `sessions` is the data-plane client (no LSP types), `auth` gets and caches
+//! Entra ID tokens, `pool` is the local pool that speaks the same API.
+
+pub mod pool;

@@ -1,0 +1,1 @@
+//! The local pool: a loopback HTTP server that speaks the dynamic-sessions data-plane API.
