@@ -4,3 +4,5 @@
 //! Entra ID tokens, `pool` is the local pool that speaks the same API.
 
 pub mod pool;
+pub mod auth;
+pub mod sessions;

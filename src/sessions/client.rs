@@ -1,0 +1,552 @@
+//! The HTTP side: one `reqwest::Client` per process (connections and TLS sessions are reused),
+//! retries where the code surely did not run, token refresh on 401, bounded reads.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode, Url};
+use serde_json::{Value, json};
+
+use super::error::{AzureErrorBody, SessionsError, snippet};
+use super::response::{self, Execution, RemoteFile, SessionDescription};
+use super::retry;
+use super::{Api, ExecuteRequest, PoolTarget};
+use crate::auth::Credentials;
+
+pub const USER_AGENT: &str = concat!("azure-sessions-lsp/", env!("CARGO_PKG_VERSION"), " (Language=Rust)");
+
+/// Output limit requested from the executions API (Azure's default is 4096 characters).
+const OUTPUT_STREAMS_MAX_LENGTH: u64 = 1 << 20;
+/// The HTTP timeout is the execution timeout plus this margin for the network and the pool.
+const TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
+/// File and session calls are short.
+const SHORT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// No answer can be larger than this; memory stays bounded whatever the pool sends.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// Network settings that need a new `reqwest::Client` when they change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct HttpOptions {
+    /// An explicit proxy URL; `None` follows HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
+    pub proxy: Option<String>,
+    /// Extra PEM files of certificate authorities to trust.
+    pub extra_ca_files: Vec<PathBuf>,
+}
+
+/// Told before each retry, so the editor can say "waiting for the session container to start".
+#[derive(Debug, Clone)]
+pub struct RetryNotice {
+    pub attempt: u32,
+    /// What the pool answered, e.g. "502 Bad Gateway" or "connection refused".
+    pub reason: String,
+    pub waited: Duration,
+    pub next_in: Duration,
+}
+
+pub type Progress<'a> = &'a (dyn Fn(RetryNotice) + Send + Sync);
+
+/// A finished HTTP exchange.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Clone)]
+pub struct SessionsClient {
+    http: reqwest::Client,
+    max_response_bytes: usize,
+}
+
+impl SessionsClient {
+    pub fn new(options: &HttpOptions) -> Result<SessionsClient, SessionsError> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_keepalive(Duration::from_secs(30));
+        if let Some(proxy) = options.proxy.as_deref().filter(|p| !p.trim().is_empty()) {
+            let proxy = reqwest::Proxy::all(proxy.trim())
+                .map_err(|e| SessionsError::Unsupported(format!("azureSessions.proxy {proxy:?} is not a valid URL: {e}")))?
+                .no_proxy(reqwest::NoProxy::from_string("localhost,127.0.0.1,::1"));
+            builder = builder.proxy(proxy);
+        }
+        for path in &options.extra_ca_files {
+            let pem = std::fs::read(path).map_err(|e| SessionsError::LocalFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                SessionsError::Unsupported(format!(
+                    "azureSessions.extraCaCertificates: {} holds no PEM certificate ({e})",
+                    path.display()
+                ))
+            })?;
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder
+            .build()
+            .map_err(|e| SessionsError::Unsupported(format!("could not set up HTTP: {e}")))?;
+        Ok(SessionsClient {
+            http,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        })
+    }
+
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Runs code in the session and returns its output. A failure of the code is an
+    /// [`Execution`] with status Failed; an `Err` means it could not run (or we cannot tell).
+    pub async fn execute(
+        &self,
+        pool: &PoolTarget,
+        credentials: &Credentials,
+        request: &ExecuteRequest<'_>,
+        progress: Progress<'_>,
+    ) -> Result<Execution, SessionsError> {
+        let url = pool.execute_url(request.identifier, request.language);
+        let operation_id = uuid::Uuid::new_v4().to_string();
+        let timeout = request.timeout + TIMEOUT_MARGIN;
+        let mut wrapped = pool.api != Api::Executions;
+        loop {
+            let body = execute_body(pool.api, request, wrapped);
+            let answer = self
+                .send(
+                    credentials,
+                    request.cold_start_budget,
+                    timeout,
+                    progress,
+                    &|| {
+                        self.http
+                            .post(url.clone())
+                            .header("operation-id", &operation_id)
+                            .json(&body)
+                    },
+                )
+                .await?;
+            if answer.status.is_success() {
+                return response::parse_execution(&answer.body).map_err(SessionsError::MalformedResponse);
+            }
+            let error = self.error_for(pool, &url, &answer);
+            // The flat body is the spec's; some pools want it wrapped. That 400 means nothing ran.
+            if !wrapped
+                && matches!(&error, SessionsError::BadRequest { code, .. } if code == "SessionPropertiesMissing")
+            {
+                tracing::debug!("pool asked for the wrapped body; retrying once");
+                wrapped = true;
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    /// Uploads bytes as a file of the session (`/mnt/data`).
+    pub async fn upload_file(
+        &self,
+        pool: &PoolTarget,
+        credentials: &Credentials,
+        identifier: &str,
+        name: &str,
+        content: Bytes,
+    ) -> Result<RemoteFile, SessionsError> {
+        let url = match pool.api {
+            Api::Executions => pool.url(&["files"], pool.api_version.as_deref(), Some(identifier)),
+            Api::Legacy => pool.url(&["files", "upload"], pool.api_version.as_deref(), Some(identifier)),
+            Api::Custom => return Err(no_files_api()),
+        };
+        let answer = self
+            .send(credentials, Duration::from_secs(30), SHORT_CALL_TIMEOUT, &|_| {}, &|| {
+                let part = reqwest::multipart::Part::stream(reqwest::Body::from(content.clone()))
+                    .file_name(name.to_owned())
+                    .mime_str("application/octet-stream")
+                    .expect("a valid MIME type");
+                self.http
+                    .post(url.clone())
+                    .multipart(reqwest::multipart::Form::new().part("file", part))
+            })
+            .await?;
+        if !answer.status.is_success() {
+            return Err(self.error_for(pool, &url, &answer));
+        }
+        let mut file = response::parse_uploaded_file(&answer.body).map_err(SessionsError::MalformedResponse)?;
+        if file.size.is_none() {
+            file.size = Some(content.len() as u64);
+        }
+        Ok(file)
+    }
+
+    pub async fn list_files(
+        &self,
+        pool: &PoolTarget,
+        credentials: &Credentials,
+        identifier: &str,
+    ) -> Result<Vec<RemoteFile>, SessionsError> {
+        if pool.api == Api::Custom {
+            return Err(no_files_api());
+        }
+        let url = pool.url(&["files"], pool.api_version.as_deref(), Some(identifier));
+        let answer = self.simple(credentials, Method::GET, &url).await?;
+        if !answer.status.is_success() {
+            return Err(self.error_for(pool, &url, &answer));
+        }
+        response::parse_file_list(&answer.body).map_err(SessionsError::MalformedResponse)
+    }
+
+    pub async fn download_file(
+        &self,
+        pool: &PoolTarget,
+        credentials: &Credentials,
+        identifier: &str,
+        name: &str,
+    ) -> Result<Bytes, SessionsError> {
+        let url = match pool.api {
+            Api::Executions => pool.url(&["files", name, "content"], pool.api_version.as_deref(), Some(identifier)),
+            Api::Legacy => pool.url(&["files", "content", name], pool.api_version.as_deref(), Some(identifier)),
+            Api::Custom => return Err(no_files_api()),
+        };
+        let answer = self.simple(credentials, Method::GET, &url).await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Err(SessionsError::Http {
+                status: 404,
+                message: format!("the session has no file named {name:?} (list the files to see what is there)"),
+            });
+        }
+        if !answer.status.is_success() {
+            return Err(self.error_for(pool, &url, &answer));
+        }
+        Ok(answer.body)
+    }
+
+    /// Deletes the session (its state and files). A session that is already gone is fine.
+    pub async fn delete_session(
+        &self,
+        pool: &PoolTarget,
+        credentials: &Credentials,
+        identifier: &str,
+    ) -> Result<(), SessionsError> {
+        let (method, url) = match pool.api {
+            Api::Custom => (
+                Method::POST,
+                pool.url(&[".management", "stopSession"], Some(SESSION_STOP_VERSION), Some(identifier)),
+            ),
+            _ => (
+                Method::DELETE,
+                pool.url(&["session"], Some(pool.session_api_version()), Some(identifier)),
+            ),
+        };
+        let answer = self.simple(credentials, method, &url).await?;
+        if answer.status.is_success() || answer.status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        match self.error_for(pool, &url, &answer) {
+            SessionsError::BadRequest { code, .. } if code == "SessionWithIdentifierNotFound" => Ok(()),
+            error => Err(error),
+        }
+    }
+
+    /// What the pool says about the session; `None` when it has no such session (yet).
+    pub async fn get_session(
+        &self,
+        pool: &PoolTarget,
+        credentials: &Credentials,
+        identifier: &str,
+    ) -> Result<Option<SessionDescription>, SessionsError> {
+        let (method, url) = match pool.api {
+            Api::Custom => (
+                Method::POST,
+                pool.url(&[".management", "getSession"], Some(SESSION_STOP_VERSION), Some(identifier)),
+            ),
+            _ => (
+                Method::GET,
+                pool.url(&["session"], Some(pool.session_api_version()), Some(identifier)),
+            ),
+        };
+        let answer = self.simple(credentials, method, &url).await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !answer.status.is_success() {
+            return match self.error_for(pool, &url, &answer) {
+                SessionsError::BadRequest { code, .. } if code == "SessionWithIdentifierNotFound" => Ok(None),
+                error => Err(error),
+            };
+        }
+        response::parse_session(&answer.body)
+            .map(Some)
+            .map_err(SessionsError::MalformedResponse)
+    }
+
+    /// A short call without a body, with the usual retries.
+    async fn simple(&self, credentials: &Credentials, method: Method, url: &Url) -> Result<Answer, SessionsError> {
+        self.send(credentials, Duration::from_secs(30), SHORT_CALL_TIMEOUT, &|_| {}, &|| {
+            self.http.request(method.clone(), url.clone())
+        })
+        .await
+    }
+
+    /// Sends a request built by `build` (called again for each attempt) and reads the answer.
+    async fn send(
+        &self,
+        credentials: &Credentials,
+        budget: Duration,
+        timeout: Duration,
+        progress: Progress<'_>,
+        build: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+    ) -> Result<Answer, SessionsError> {
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut refreshed_token = false;
+        loop {
+            attempt += 1;
+            let token = credentials.token().await?;
+            let mut request = build().timeout(timeout);
+            if let Some(token) = &token {
+                request = request.bearer_auth(token.secret());
+            }
+            let outcome = match request.send().await {
+                Ok(response) => Ok(self.read(response, timeout).await?),
+                Err(error) => Err(error),
+            };
+            let reason = match outcome {
+                Ok(answer) if answer.status == StatusCode::UNAUTHORIZED && !refreshed_token && token.is_some() => {
+                    // The cached token may have been revoked or expired early: one fresh try.
+                    refreshed_token = true;
+                    if let Some(token) = &token {
+                        credentials.invalidate(token);
+                    }
+                    tracing::debug!("401 from the pool; fetching a fresh token");
+                    continue;
+                }
+                Ok(answer) if retry::is_retryable_status(answer.status) => {
+                    let reason = status_reason(answer.status);
+                    let wait = retry::delay(attempt, Some(&answer.headers));
+                    if started.elapsed() + wait > budget {
+                        return Err(give_up(answer.status, started.elapsed(), reason));
+                    }
+                    (reason, wait)
+                }
+                Ok(answer) => return Ok(answer),
+                Err(error) if is_connection_refused(&error) => {
+                    let reason = "connection refused".to_owned();
+                    let wait = retry::delay(attempt, None);
+                    if started.elapsed() + wait > budget {
+                        return Err(SessionsError::Unreachable {
+                            host: host_of(&error),
+                            reason: if budget.is_zero() {
+                                reason
+                            } else {
+                                format!("{reason} for {:.0?}", started.elapsed())
+                            },
+                        });
+                    }
+                    (reason, wait)
+                }
+                Err(error) => return Err(transport_error(&error, timeout)),
+            };
+            let (reason, wait) = reason;
+            tracing::info!(attempt, %reason, ?wait, "pool not ready; retrying");
+            progress(RetryNotice {
+                attempt,
+                reason,
+                waited: started.elapsed(),
+                next_in: wait,
+            });
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Reads the body with a size cap; a stall or a reset mid-body is reported, not retried.
+    async fn read(&self, mut response: reqwest::Response, timeout: Duration) -> Result<Answer, SessionsError> {
+        let status = response.status();
+        let headers = response.headers().clone();
+        if let Some(length) = response.content_length()
+            && length > self.max_response_bytes as u64
+        {
+            return Err(SessionsError::ResponseTooLarge {
+                limit: self.max_response_bytes,
+            });
+        }
+        let mut body = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.max_response_bytes {
+                        return Err(SessionsError::ResponseTooLarge {
+                            limit: self.max_response_bytes,
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(error) if error.is_timeout() => return Err(SessionsError::Timeout { after: timeout }),
+                Err(error) => {
+                    return Err(SessionsError::ConnectionLost {
+                        reason: describe(&error),
+                    });
+                }
+            }
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    /// Turns a non-success answer into an error that says what to do.
+    fn error_for(&self, pool: &PoolTarget, url: &Url, answer: &Answer) -> SessionsError {
+        let header_code = answer.headers.get("x-ms-error-code").and_then(|v| v.to_str().ok());
+        let azure = AzureErrorBody::parse(header_code, &answer.body);
+        match answer.status.as_u16() {
+            401 => SessionsError::Unauthorized,
+            403 => SessionsError::Forbidden,
+            404 => SessionsError::NotFound {
+                path: url.path().to_owned(),
+                custom_hint: if pool.api == Api::Custom {
+                    " and azureSessions.customPath".to_owned()
+                } else {
+                    String::new()
+                },
+            },
+            413 => SessionsError::PayloadTooLarge,
+            400 => SessionsError::BadRequest {
+                code: azure.code.unwrap_or_else(|| "BadRequest".to_owned()),
+                message: azure.message.unwrap_or_else(|| snippet(&answer.body)),
+            },
+            status => SessionsError::Http {
+                status,
+                message: match (azure.code, azure.message) {
+                    (Some(code), Some(message)) => format!("{code}: {message}"),
+                    (Some(code), None) => code,
+                    (None, Some(message)) => message,
+                    (None, None) => status_reason(answer.status),
+                },
+            },
+        }
+    }
+}
+
+/// `.management/*` routes of custom-container pools.
+const SESSION_STOP_VERSION: &str = "2025-10-02-preview";
+
+fn no_files_api() -> SessionsError {
+    SessionsError::Unsupported(
+        "file transfer needs the executions or legacy API; custom-container pools (azureSessions.api = \"custom\") have no standard files API".to_owned(),
+    )
+}
+
+fn execute_body(api: Api, request: &ExecuteRequest<'_>, wrapped: bool) -> Value {
+    let timeout = request.timeout.as_secs().max(1);
+    match api {
+        Api::Executions => {
+            let mut body = json!({
+                "codeInputType": "Inline",
+                "executionType": "Synchronous",
+                "code": request.code,
+                "timeoutInSeconds": timeout,
+                "outputStreamsMaxLength": OUTPUT_STREAMS_MAX_LENGTH,
+            });
+            if let Some(stdin) = request.stdin {
+                body["stdin"] = json!(stdin);
+            }
+            if wrapped { json!({ "properties": body }) } else { body }
+        }
+        Api::Legacy => json!({
+            "properties": {
+                "codeInputType": "inline",
+                "executionType": "synchronous",
+                "code": request.code,
+                "timeoutInSeconds": timeout,
+            }
+        }),
+        Api::Custom => json!({
+            "properties": { "code": request.code, "stdin": request.stdin.unwrap_or("") }
+        }),
+    }
+}
+
+fn give_up(status: StatusCode, waited: Duration, reason: String) -> SessionsError {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        SessionsError::TooManyRequests { waited }
+    } else {
+        SessionsError::NotReady { waited, last: reason }
+    }
+}
+
+fn status_reason(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+fn is_connection_refused(error: &reqwest::Error) -> bool {
+    if !error.is_connect() {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}
+
+fn transport_error(error: &reqwest::Error, timeout: Duration) -> SessionsError {
+    if error.is_connect() {
+        // Nothing was sent: a DNS failure, an unreachable network, a TLS failure.
+        return SessionsError::Unreachable {
+            host: host_of(error),
+            reason: describe(error),
+        };
+    }
+    if error.is_timeout() {
+        return SessionsError::Timeout { after: timeout };
+    }
+    SessionsError::ConnectionLost {
+        reason: describe(error),
+    }
+}
+
+fn host_of(error: &reqwest::Error) -> String {
+    error
+        .url()
+        .and_then(|u| u.host_str().map(|h| match u.port() {
+            Some(port) => format!("{h}:{port}"),
+            None => h.to_owned(),
+        }))
+        .unwrap_or_else(|| "the pool".to_owned())
+}
+
+/// The innermost causes of a transport error, without the URL (it carries the identifier).
+fn describe(error: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(current) = source {
+        let text = current.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = current.source();
+    }
+    if parts.is_empty() {
+        let text = error.to_string();
+        parts.push(match error.url() {
+            Some(url) => text.replace(url.as_str(), "the pool"),
+            None => text,
+        });
+    }
+    parts.join(": ")
+}

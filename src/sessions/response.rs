@@ -1,0 +1,421 @@
+//! Every execution response shape seen in the wild, read into one [`Execution`].
+//!
+//! - legacy `code/execute`: `{"$id","properties":{"$id","status":"Success","stdout","stderr","result"|"executionResult","executionTimeInMilliseconds"}}`
+//! - `executions`: `{"id","status":"Succeeded","result":{"stdout","stderr","executionResult","executionTimeInMilliseconds"}}`
+//! - shell pools: `status` is the exit code as a string (`"0"`)
+//! - custom adapters: flat `{"stdout","stderr","result",…}` or Piston-style `{"run":{"stdout","stderr","code"}}`
+
+use serde_json::{Map, Value};
+
+/// Whether the code ran to completion without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    Succeeded,
+    Failed,
+}
+
+impl ExecutionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Succeeded => "Succeeded",
+            ExecutionStatus::Failed => "Failed",
+        }
+    }
+}
+
+/// One finished execution, whatever API produced it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub status: ExecutionStatus,
+    /// The status exactly as the pool wrote it (`Success`, `Succeeded`, `0`, `Failed`, …).
+    pub raw_status: String,
+    pub stdout: String,
+    pub stderr: String,
+    /// The value of the last expression: any JSON, `null` when there is none.
+    /// Images arrive as `{"type":"image","format":"png","base64_data":…}`.
+    pub result: Value,
+    pub execution_time_ms: Option<u64>,
+}
+
+/// Maps a pool's status word to success or failure: `Success`, `Succeeded` and the
+/// exit code `0` mean success; everything else is a failure.
+pub fn map_status(raw: &str) -> ExecutionStatus {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("success") || raw.eq_ignore_ascii_case("succeeded") || raw == "0" {
+        ExecutionStatus::Succeeded
+    } else {
+        ExecutionStatus::Failed
+    }
+}
+
+/// Reads an execution from a response body.
+pub fn parse_execution(body: &[u8]) -> Result<Execution, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "expected JSON ({e}); the body starts with {:?}",
+            super::error::snippet(&body[..body.len().min(120)])
+        )
+    })?;
+    execution_from_value(&value)
+}
+
+pub fn execution_from_value(value: &Value) -> Result<Execution, String> {
+    let top = value
+        .as_object()
+        .ok_or_else(|| format!("expected a JSON object, got {}", kind_of(value)))?;
+    // Legacy responses wrap everything in `properties`.
+    let props = match top.get("properties") {
+        Some(Value::Object(inner)) => inner,
+        _ => top,
+    };
+
+    // Piston-style adapters: `{"run":{"stdout","stderr","code"}}`.
+    if let Some(Value::Object(run)) = props.get("run") {
+        let code = run.get("code").and_then(number_or_string);
+        let raw_status = props
+            .get("status")
+            .and_then(number_or_string)
+            .or(code)
+            .unwrap_or_else(|| "0".to_owned());
+        return Ok(Execution {
+            status: map_status(&raw_status),
+            raw_status,
+            stdout: text(run.get("stdout")),
+            stderr: text(run.get("stderr")),
+            result: props.get("result").cloned().unwrap_or(Value::Null),
+            execution_time_ms: None,
+        });
+    }
+
+    // The executions API nests the output in a `result` object; older shapes keep it flat.
+    let nested = match props.get("result") {
+        Some(Value::Object(inner)) if is_output_object(inner) => Some(inner),
+        _ => None,
+    };
+    let (out, result) = match nested {
+        Some(inner) => (inner, inner.get("executionResult").cloned()),
+        None => (
+            props,
+            props
+                .get("result")
+                .or_else(|| props.get("executionResult"))
+                .cloned(),
+        ),
+    };
+
+    let raw_status = props
+        .get("status")
+        .and_then(number_or_string)
+        .or_else(|| exit_code(props))
+        .unwrap_or_else(|| {
+            // A custom adapter that answered 200 without any status ran the code.
+            "Succeeded".to_owned()
+        });
+
+    let mut stderr = text(out.get("stderr"));
+    if stderr.is_empty() {
+        // `error` may be set on a 200 in the spec; live pools put the text in stderr.
+        if let Some(message) = props
+            .get("error")
+            .and_then(|e| e.get("message"))
+            .and_then(Value::as_str)
+        {
+            stderr = message.to_owned();
+        }
+    }
+
+    Ok(Execution {
+        status: map_status(&raw_status),
+        raw_status,
+        stdout: text(out.get("stdout")),
+        stderr,
+        result: normalise_result(result),
+        execution_time_ms: out
+            .get("executionTimeInMilliseconds")
+            .or_else(|| props.get("executionTimeInMilliseconds"))
+            .and_then(as_millis),
+    })
+}
+
+fn is_output_object(map: &Map<String, Value>) -> bool {
+    ["stdout", "stderr", "executionResult", "executionTimeInMilliseconds"]
+        .iter()
+        .any(|k| map.contains_key(*k))
+}
+
+fn exit_code(props: &Map<String, Value>) -> Option<String> {
+    ["exitCode", "exit_code", "returncode"]
+        .iter()
+        .find_map(|k| props.get(*k).and_then(number_or_string))
+}
+
+/// Azure writes `""` for "no value"; an absent result is the same thing.
+fn normalise_result(result: Option<Value>) -> Value {
+    match result {
+        None => Value::Null,
+        Some(Value::String(s)) if s.is_empty() => Value::Null,
+        Some(v) => v,
+    }
+}
+
+fn text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(lines)) => lines
+            .iter()
+            .map(|l| l.as_str().map(str::to_owned).unwrap_or_else(|| l.to_string()))
+            .collect(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn number_or_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn as_millis(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64)),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64),
+        _ => None,
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A file in the session, whatever API listed it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RemoteFile {
+    pub name: String,
+    pub size: Option<u64>,
+    #[serde(rename = "lastModified")]
+    pub last_modified: Option<String>,
+}
+
+/// Reads a file list: `{"value":[…]}` (new or legacy items), `{"$values":[…]}` or a bare array.
+pub fn parse_file_list(body: &[u8]) -> Result<Vec<RemoteFile>, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("expected a JSON file list ({e})"))?;
+    let items = match &value {
+        Value::Array(items) => items,
+        Value::Object(map) => match map.get("value").or_else(|| map.get("$values")) {
+            Some(Value::Array(items)) => items,
+            _ => return Err("expected a `value` array in the file list".to_owned()),
+        },
+        other => return Err(format!("expected a file list, got {}", kind_of(other))),
+    };
+    Ok(items
+        .iter()
+        .filter(|item| !is_directory(item))
+        .filter_map(parse_file)
+        .collect())
+}
+
+/// Reads one uploaded file's description: a single object (new API) or a one-item list (legacy).
+pub fn parse_uploaded_file(body: &[u8]) -> Result<RemoteFile, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("expected a JSON file description ({e})"))?;
+    if let Some(file) = parse_file(&value) {
+        return Ok(file);
+    }
+    parse_file_list(body)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "the pool did not describe the uploaded file".to_owned())
+}
+
+fn is_directory(item: &Value) -> bool {
+    item.get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("directory"))
+}
+
+fn parse_file(item: &Value) -> Option<RemoteFile> {
+    let item = match item.get("properties") {
+        Some(inner @ Value::Object(_)) => inner,
+        _ => item,
+    };
+    let name = item
+        .get("name")
+        .or_else(|| item.get("filename"))
+        .and_then(Value::as_str)?;
+    let size = item
+        .get("sizeInBytes")
+        .or_else(|| item.get("size"))
+        .and_then(Value::as_u64);
+    let last_modified = item
+        .get("lastModifiedAt")
+        .or_else(|| item.get("lastModifiedTime"))
+        .or_else(|| item.get("last_modified_time"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Some(RemoteFile {
+        name: name.rsplit('/').next().unwrap_or(name).to_owned(),
+        size,
+        last_modified,
+    })
+}
+
+/// What `GET /session` (or `.management/getSession`) says about a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionDescription {
+    pub created_at: Option<String>,
+    pub etag: Option<String>,
+}
+
+pub fn parse_session(body: &[u8]) -> Result<SessionDescription, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("expected a JSON session ({e})"))?;
+    let value = value.get("properties").unwrap_or(&value);
+    Ok(SessionDescription {
+        created_at: value
+            .get("createdAt")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        etag: value.get("etag").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Execution {
+        parse_execution(value.to_string().as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn legacy_shape_with_ids() {
+        let e = parse(json!({"$id":"1","properties":{"$id":"2","status":"Success","stdout":"hello world\n","stderr":"","result":2,"executionTimeInMilliseconds":33}}));
+        assert_eq!(e.status, ExecutionStatus::Succeeded);
+        assert_eq!(e.stdout, "hello world\n");
+        assert_eq!(e.result, json!(2));
+        assert_eq!(e.execution_time_ms, Some(33));
+        assert_eq!(e.raw_status, "Success");
+    }
+
+    #[test]
+    fn legacy_shape_with_execution_result_and_failure() {
+        let e = parse(json!({"properties":{"status":"Failure","stdout":"","stderr":"Traceback…","executionResult":"","executionTimeInMilliseconds":5}}));
+        assert_eq!(e.status, ExecutionStatus::Failed);
+        assert_eq!(e.stderr, "Traceback…");
+        assert_eq!(e.result, Value::Null);
+    }
+
+    #[test]
+    fn executions_shape() {
+        let e = parse(json!({"id":"x","identifier":"s","executionType":"Synchronous","status":"Succeeded","result":{"stdout":"63\n","stderr":"","executionResult":4,"executionTimeInMilliseconds":4}}));
+        assert_eq!(e.status, ExecutionStatus::Succeeded);
+        assert_eq!(e.stdout, "63\n");
+        assert_eq!(e.result, json!(4));
+        assert_eq!(e.execution_time_ms, Some(4));
+    }
+
+    #[test]
+    fn executions_shape_with_null_result_and_failure() {
+        let e = parse(json!({"id":"x","status":"Failed","result":{"stdout":"","stderr":"Request timed out waiting for code execution to complete","executionResult":null,"executionTimeInMilliseconds":null}}));
+        assert_eq!(e.status, ExecutionStatus::Failed);
+        assert_eq!(e.result, Value::Null);
+        assert_eq!(e.execution_time_ms, None);
+        assert!(e.stderr.contains("timed out"));
+    }
+
+    #[test]
+    fn image_results_are_kept() {
+        let image = json!({"type":"image","format":"png","base64_data":"iVBORw0KGgo="});
+        let e = parse(json!({"properties":{"status":"Success","stdout":"","stderr":"","result":image.clone()}}));
+        assert_eq!(e.result, image);
+    }
+
+    #[test]
+    fn shell_exit_codes() {
+        let ok = parse(json!({"identifier":"s","status":"0","result":{"stdout":"Hello\n","stderr":"","executionTimeInMilliseconds":1}}));
+        assert_eq!(ok.status, ExecutionStatus::Succeeded);
+        let bad = parse(json!({"identifier":"s","status":"1","result":{"stdout":"","stderr":"nope","executionTimeInMilliseconds":1}}));
+        assert_eq!(bad.status, ExecutionStatus::Failed);
+        let numeric = parse(json!({"status":0,"result":{"stdout":"","stderr":""}}));
+        assert_eq!(numeric.status, ExecutionStatus::Succeeded);
+    }
+
+    #[test]
+    fn custom_flat_shapes() {
+        let e = parse(json!({"stdout":"a\n","stderr":"","result":"x"}));
+        assert_eq!(e.status, ExecutionStatus::Succeeded);
+        assert_eq!(e.result, json!("x"));
+        let failed = parse(json!({"stdout":"","stderr":"boom","exitCode":2}));
+        assert_eq!(failed.status, ExecutionStatus::Failed);
+    }
+
+    #[test]
+    fn piston_shape() {
+        let e = parse(json!({"language":"python","run":{"stdout":"hi\n","stderr":"","code":0,"signal":null,"output":"hi\n"}}));
+        assert_eq!(e.status, ExecutionStatus::Succeeded);
+        assert_eq!(e.stdout, "hi\n");
+        let failed = parse(json!({"run":{"stdout":"","stderr":"Traceback","code":1}}));
+        assert_eq!(failed.status, ExecutionStatus::Failed);
+        assert_eq!(failed.stderr, "Traceback");
+    }
+
+    #[test]
+    fn status_mapping() {
+        for ok in ["Success", "Succeeded", "succeeded", "0", " 0 "] {
+            assert_eq!(map_status(ok), ExecutionStatus::Succeeded, "{ok}");
+        }
+        for bad in ["Failure", "Failed", "Canceled", "Running", "NotStarted", "1", "-1", ""] {
+            assert_eq!(map_status(bad), ExecutionStatus::Failed, "{bad}");
+        }
+    }
+
+    #[test]
+    fn error_object_on_200_fills_stderr() {
+        let e = parse(json!({"status":"Failed","result":null,"error":{"code":"X","message":"Execution aborted"}}));
+        assert_eq!(e.status, ExecutionStatus::Failed);
+        assert_eq!(e.stderr, "Execution aborted");
+    }
+
+    #[test]
+    fn malformed_bodies_give_clear_errors() {
+        assert!(parse_execution(b"{\"status\":").unwrap_err().contains("expected JSON"));
+        assert!(parse_execution(b"[1,2]").unwrap_err().contains("an array"));
+        assert!(parse_execution(b"<html>").unwrap_err().contains("expected JSON"));
+    }
+
+    #[test]
+    fn file_lists_of_both_generations() {
+        let legacy = json!({"$id":"1","value":[{"$id":"2","properties":{"$id":"3","filename":"test1.txt","size":16,"lastModifiedTime":"2024-05-02T07:21:07Z"}}]});
+        let files = parse_file_list(legacy.to_string().as_bytes()).unwrap();
+        assert_eq!(files, vec![RemoteFile { name: "test1.txt".into(), size: Some(16), last_modified: Some("2024-05-02T07:21:07Z".into()) }]);
+        let new = json!({"value":[{"name":"a.yaml","type":"File","sizeInBytes":4,"lastModifiedAt":"2024-05-29T00:00:00Z"},{"name":"dir","type":"Directory","sizeInBytes":4096,"lastModifiedAt":"x"}],"nextLink":null});
+        let files = parse_file_list(new.to_string().as_bytes()).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].name, "a.yaml");
+        let bare = json!([{"name":"b","sizeInBytes":1,"lastModifiedAt":"t"}]);
+        assert_eq!(parse_file_list(bare.to_string().as_bytes()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn uploaded_file_of_both_generations() {
+        let new = json!({"name":"x.csv","type":"file","sizeInBytes":10,"lastModifiedAt":"t"});
+        assert_eq!(parse_uploaded_file(new.to_string().as_bytes()).unwrap().size, Some(10));
+        let legacy = json!({"$id":"1","value":[{"$id":"2","properties":{"filename":"/mnt/data/x.csv","size":10,"lastModifiedTime":"t"}}]});
+        let file = parse_uploaded_file(legacy.to_string().as_bytes()).unwrap();
+        assert_eq!(file.name, "x.csv");
+    }
+}
