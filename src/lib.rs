@@ -6,3 +6,7 @@
 pub mod pool;
 pub mod auth;
 pub mod sessions;
+pub mod code;
+pub mod identity;
+pub mod settings;
+pub mod traceback;
