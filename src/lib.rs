@@ -10,3 +10,5 @@ pub mod code;
 pub mod identity;
 pub mod settings;
 pub mod traceback;
+pub mod server;
+pub mod transcript;

@@ -1,0 +1,257 @@
+//! The language server: LSP in, runs out. Handlers stay short and never wait on the network
+//! while holding a lock; runs go to one queue per session (see `runner`).
+
+mod config;
+mod documents;
+mod features;
+mod marks;
+pub mod protocol;
+mod runner;
+mod sessions;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use config::Config;
+use documents::Documents;
+use marks::Marks;
+use protocol::*;
+use sessions::Session;
+
+/// Enough in-flight requests that `$/cancelRequest` is never stuck behind waiting runs.
+const CONCURRENCY: usize = 4096;
+
+pub struct Backend {
+    inner: Arc<Inner>,
+}
+
+/// What the server knows; shared with the tasks that carry out runs.
+pub struct Inner {
+    client: Client,
+    documents: Mutex<Documents>,
+    marks: Mutex<Marks>,
+    config: Mutex<Config>,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    runtime: runner::Runtime,
+    /// Cancel handles of runs by their work-done progress token.
+    progress_cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    next_id: AtomicU64,
+}
+
+/// Locks a std mutex, recovering from poisoning (a panicked task must not take the server down).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Inner {
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// Options of the server process (from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Where identifiers' secret lives; `None` is the XDG state directory.
+    pub state_dir: Option<PathBuf>,
+}
+
+pub fn build(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
+    LspService::build(|client| Backend {
+        inner: Arc::new(Inner {
+            client,
+            documents: Mutex::default(),
+            marks: Mutex::default(),
+            config: Mutex::default(),
+            sessions: Mutex::default(),
+            runtime: runner::Runtime::new(options.state_dir.unwrap_or_else(crate::identity::default_state_dir)),
+            progress_cancels: Mutex::default(),
+            next_id: AtomicU64::new(0),
+        }),
+    })
+    .custom_method("azure-sessions/output", Backend::output)
+    .custom_method("window/workDoneProgress/cancel", Backend::work_done_progress_cancel)
+    .finish()
+}
+
+/// Serves LSP over stdin/stdout until the client exits.
+pub async fn serve_stdio(options: ServerOptions) {
+    let (service, socket) = build(options);
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .concurrency_level(CONCURRENCY)
+        .serve(service)
+        .await;
+}
+
+/// Serves LSP over any byte streams (tests use `tokio::io::duplex`).
+pub async fn serve<I, O>(input: I, output: O, options: ServerOptions)
+where
+    I: tokio::io::AsyncRead + Unpin,
+    O: tokio::io::AsyncWrite,
+{
+    let (service, socket) = build(options);
+    Server::new(input, output, socket)
+        .concurrency_level(CONCURRENCY)
+        .serve(service)
+        .await;
+}
+
+impl Backend {
+    async fn output(&self, params: OutputParams) -> Result<OutputResult> {
+        self.inner
+            .transcript_text(&params.uri)
+            .map(|text| OutputResult { text })
+            .ok_or_else(|| invalid_params(format!("no output document {}", params.uri)))
+    }
+
+    async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        let key = token_key(&params.token);
+        if let Some(cancel) = lock(&self.inner.progress_cancels).get(&key) {
+            cancel.notify_one();
+        }
+    }
+}
+
+fn token_key(token: &ProgressToken) -> String {
+    match token {
+        NumberOrString::Number(n) => n.to_string(),
+        NumberOrString::String(s) => s.clone(),
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        self.inner.initialize(&params);
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    ..Default::default()
+                })),
+                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
+                    work_done_progress_options: WorkDoneProgressOptions {
+                        work_done_progress: Some(true),
+                    },
+                }),
+                workspace: Some(WorkspaceServerCapabilities {
+                    workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                        supported: Some(true),
+                        change_notifications: Some(OneOf::Left(true)),
+                    }),
+                    file_operations: None,
+                }),
+                ..Default::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "azure-sessions-lsp".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+            ..Default::default()
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        self.inner.flush_pending_messages();
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            inner.pull_configuration().await;
+            inner.prewarm();
+        });
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.inner.runtime.shutdown().await;
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        lock(&self.inner.documents).open(doc.uri.as_str(), doc.text, doc.version, doc.language_id);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let edits = lock(&self.inner.documents).change(uri.as_str(), params.text_document.version, params.content_changes);
+        if !edits.is_empty() && lock(&self.inner.marks).apply_edits(uri.as_str(), &edits) {
+            let inner = self.inner.clone();
+            tokio::spawn(async move { inner.publish_marks(&uri).await });
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        lock(&self.inner.documents).close(uri.as_str());
+        lock(&self.inner.marks).close(uri.as_str());
+        self.inner.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        self.inner.configuration_pushed(&params.settings);
+        let inner = self.inner.clone();
+        tokio::spawn(async move { inner.pull_configuration().await });
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        self.inner.folders_changed(params.event);
+        let inner = self.inner.clone();
+        tokio::spawn(async move { inner.pull_configuration().await });
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        Ok(Some(self.inner.code_actions(&params.text_document.uri, params.range)))
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        Ok(Some(self.inner.code_lenses(&params.text_document.uri)))
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let position = params.text_document_position_params;
+        Ok(self.inner.hover(&position.text_document.uri, position.position))
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
+        let token = params.work_done_progress_params.work_done_token;
+        let args = &params.arguments;
+        let inner = &self.inner;
+        let value = match params.command.as_str() {
+            RUN => {
+                let args: RunArgs = parse_args(RUN, args, r#"{"uri", "range"?, "stdin"?}"#)?;
+                to_value(inner.run(args, token).await?)
+            }
+            RUN_CELL => {
+                let args: RunCellArgs = parse_args(RUN_CELL, args, r#"{"uri", "position"}"#)?;
+                to_value(inner.run_cell(args, token).await?)
+            }
+            RESET_SESSION => inner.reset_session(parse_args(RESET_SESSION, args, r#"{"uri"?}"#)?).await?,
+            SESSION_INFO => inner.session_info(parse_args(SESSION_INFO, args, r#"{"uri"?}"#)?)?,
+            UPLOAD_FILE => inner.upload_file(parse_args(UPLOAD_FILE, args, r#"{"uri", "remoteName"?}"#)?).await?,
+            LIST_FILES => inner.list_files(parse_args(LIST_FILES, args, r#"{"uri"?}"#)?).await?,
+            DOWNLOAD_FILE => {
+                inner
+                    .download_file(parse_args(DOWNLOAD_FILE, args, r#"{"remoteName", "targetUri", "uri"?}"#)?)
+                    .await?
+            }
+            other => return Err(invalid_params(format!("unknown command {other:?}; known: {}", COMMANDS.join(", ")))),
+        };
+        Ok(Some(value))
+    }
+}
+
+fn to_value<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}

@@ -1,0 +1,222 @@
+//! The server's own wire surface: command names and arguments, `RunOutcome`, custom methods.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tower_lsp_server::jsonrpc;
+use tower_lsp_server::ls_types::{Position, Range, Uri};
+
+pub const RUN: &str = "azure-sessions.run";
+pub const RUN_CELL: &str = "azure-sessions.runCell";
+pub const RESET_SESSION: &str = "azure-sessions.resetSession";
+pub const SESSION_INFO: &str = "azure-sessions.sessionInfo";
+pub const UPLOAD_FILE: &str = "azure-sessions.uploadFile";
+pub const LIST_FILES: &str = "azure-sessions.listFiles";
+pub const DOWNLOAD_FILE: &str = "azure-sessions.downloadFile";
+
+pub const COMMANDS: [&str; 7] = [
+    RUN,
+    RUN_CELL,
+    RESET_SESSION,
+    SESSION_INFO,
+    UPLOAD_FILE,
+    LIST_FILES,
+    DOWNLOAD_FILE,
+];
+
+/// The scheme of output documents (`azure-sessions://output/…`).
+pub const OUTPUT_SCHEME: &str = "azure-sessions";
+pub const DIAGNOSTIC_SOURCE: &str = "azure-sessions";
+
+#[derive(Debug, Deserialize)]
+pub struct RunArgs {
+    pub uri: Uri,
+    pub range: Option<Range>,
+    pub stdin: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RunCellArgs {
+    pub uri: Uri,
+    pub position: Position,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionArgs {
+    pub uri: Option<Uri>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadArgs {
+    pub uri: Uri,
+    pub remote_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadArgs {
+    pub remote_name: String,
+    pub target_uri: Uri,
+    pub uri: Option<Uri>,
+}
+
+/// Reads a command's single object argument; anything else is `InvalidParams` saying what was expected.
+pub fn parse_args<T: DeserializeOwned>(command: &str, arguments: &[Value], expected: &str) -> jsonrpc::Result<T> {
+    let argument = match arguments {
+        [] => Value::Object(Default::default()),
+        [one] => one.clone(),
+        _ => {
+            return Err(invalid_params(format!(
+                "{command} takes one argument, an object {expected}; got {} arguments",
+                arguments.len()
+            )));
+        }
+    };
+    serde_json::from_value(argument).map_err(|e| invalid_params(format!("{command} expects {expected}: {e}")))
+}
+
+pub fn invalid_params(message: impl Into<String>) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::InvalidParams,
+        message: message.into().into(),
+        data: None,
+    }
+}
+
+/// A run that could not execute (or could not be waited for): `RequestFailed` with the reason.
+pub fn request_failed(message: impl Into<String>) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::ServerError(-32803),
+        message: message.into().into(),
+        data: None,
+    }
+}
+
+pub fn request_cancelled(message: impl Into<String>) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::ServerError(-32800),
+        message: message.into().into(),
+        data: None,
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RunOutcome {
+    pub status: &'static str,
+    pub stdout: String,
+    pub stderr: String,
+    pub result: Value,
+    pub execution_time_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<RunError>,
+    pub output_uri: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunError {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OutputParams {
+    pub uri: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutputResult {
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UriParams {
+    pub uri: String,
+}
+
+/// Sent after every run: the transcript at `uri` changed.
+pub enum OutputChanged {}
+
+impl tower_lsp_server::ls_types::notification::Notification for OutputChanged {
+    type Params = UriParams;
+    const METHOD: &'static str = "azure-sessions/outputChanged";
+}
+
+/// The state of the session a document runs in, for status bars.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatusParams {
+    pub uri: String,
+    /// running, waiting, succeeded, failed, error, idle
+    pub state: String,
+    pub message: String,
+}
+
+pub enum Status {}
+
+impl tower_lsp_server::ls_types::notification::Notification for Status {
+    type Params = StatusParams;
+    const METHOD: &'static str = "azure-sessions/status";
+}
+
+/// Asks the editor for a token (VS Code's Microsoft account), when it offered one.
+pub enum GetAccessToken {}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GetAccessTokenParams {
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetAccessTokenResult {
+    pub token: String,
+    /// Unix seconds.
+    pub expires_on: i64,
+}
+
+impl tower_lsp_server::ls_types::request::Request for GetAccessToken {
+    type Params = GetAccessTokenParams;
+    type Result = GetAccessTokenResult;
+    const METHOD: &'static str = "azure-sessions/getAccessToken";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn missing_and_mistyped_arguments_are_invalid_params() {
+        let error = parse_args::<RunArgs>(RUN, &[], "{uri, range?}").unwrap_err();
+        assert_eq!(error.code, jsonrpc::ErrorCode::InvalidParams);
+        assert!(error.message.contains("missing field `uri`"), "{}", error.message);
+        let error = parse_args::<RunArgs>(RUN, &[json!({"uri": 3})], "{uri}").unwrap_err();
+        assert_eq!(error.code, jsonrpc::ErrorCode::InvalidParams);
+        let negative = json!({"uri": "file:///a.py", "range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": 0}}});
+        assert!(parse_args::<RunArgs>(RUN, &[negative], "{uri}").is_err());
+        assert!(parse_args::<RunArgs>(RUN, &[json!({"uri": "file:///a.py"}), json!(1)], "{uri}").is_err());
+        let ok = parse_args::<RunArgs>(RUN, &[json!({"uri": "file:///a.py", "stdin": "x"})], "{uri}").unwrap();
+        assert_eq!(ok.stdin.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn outcome_shape() {
+        let outcome = RunOutcome {
+            status: "Failed",
+            stdout: String::new(),
+            stderr: "boom".into(),
+            result: Value::Null,
+            execution_time_ms: Some(3),
+            error: Some(RunError { kind: "ZeroDivisionError".into(), message: "division by zero".into(), line: Some(41) }),
+            output_uri: "azure-sessions://output/x.log".into(),
+        };
+        let value = serde_json::to_value(&outcome).unwrap();
+        assert_eq!(value["error"]["type"], "ZeroDivisionError");
+        assert_eq!(value["executionTimeMs"], 3);
+        assert_eq!(value["outputUri"], "azure-sessions://output/x.log");
+    }
+}

@@ -1,0 +1,178 @@
+//! One session per workspace folder (or per file): its identifier, its transcript and its
+//! queue. Runs of one session go in order through its queue; sessions run in parallel.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::config::file_path;
+use super::protocol::OUTPUT_SCHEME;
+use super::{Inner, lock};
+use crate::sessions::SessionDescription;
+use crate::settings::{SessionScope, Settings};
+use crate::transcript::Transcript;
+
+/// A unit of work for a session's queue.
+pub type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+pub struct Session {
+    /// What the identifier is derived from: a folder or a file path (or a non-file URI).
+    pub key: String,
+    pub output_uri: String,
+    pub state: Mutex<SessionState>,
+    queue: mpsc::UnboundedSender<Job>,
+}
+
+pub struct SessionState {
+    pub identifier: String,
+    pub runs: u64,
+    pub last_run_at: Option<String>,
+    pub last_run: Option<Instant>,
+    pub transcript: Transcript,
+    /// What the pool last said about the session, to notice it was recycled.
+    pub seen: Option<SessionDescription>,
+    /// The last run ended in a timeout (the pool may have replaced the interpreter).
+    pub last_timed_out: bool,
+}
+
+impl Session {
+    /// Queues work behind the session's earlier runs. Returns false if the queue is gone.
+    pub fn enqueue(&self, job: Job) -> bool {
+        self.queue.send(job).is_ok()
+    }
+
+    pub fn identifier(&self) -> String {
+        lock(&self.state).identifier.clone()
+    }
+}
+
+/// The identity key and label of the session a document runs in.
+pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (String, String) {
+    let path = file_path(uri);
+    let name_of = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string())
+    };
+    match (settings.session_scope, folder, path) {
+        (SessionScope::Workspace, Some(folder), _) => (format!("folder:{}", folder.display()), name_of(folder)),
+        (_, _, Some(path)) => (format!("file:{}", path.display()), name_of(&path)),
+        (_, _, None) => (format!("uri:{uri}"), uri.rsplit('/').next().unwrap_or(uri).to_owned()),
+    }
+}
+
+impl Inner {
+    /// The session for a key, created (with its queue) on first use.
+    pub(super) fn session(&self, key: &str, label: &str) -> Result<Arc<Session>, String> {
+        if let Some(session) = lock(&self.sessions).get(key) {
+            return Ok(session.clone());
+        }
+        let identifier = self.runtime.identity()?.identifier(key);
+        let short: String = identifier.chars().rev().take(8).collect::<String>().chars().rev().collect();
+        let safe_label: String = label
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+            .take(60)
+            .collect();
+        let output_uri = format!("{OUTPUT_SCHEME}://output/{safe_label}-{short}.log");
+        let (queue, mut jobs) = mpsc::unbounded_channel::<Job>();
+        tokio::spawn(async move {
+            while let Some(job) = jobs.recv().await {
+                job.await;
+            }
+        });
+        let header = format!(
+            "Azure session output for {label}\nSession identifier: {identifier}\nEach run is appended below, newest last.\n"
+        );
+        let session = Arc::new(Session {
+            key: key.to_owned(),
+            output_uri,
+            state: Mutex::new(SessionState {
+                identifier,
+                runs: 0,
+                last_run_at: None,
+                last_run: None,
+                transcript: Transcript::new(header),
+                seen: None,
+                last_timed_out: false,
+            }),
+            queue,
+        });
+        // Another task may have created it meanwhile: keep the first.
+        let mut sessions = lock(&self.sessions);
+        Ok(sessions.entry(key.to_owned()).or_insert(session).clone())
+    }
+
+    /// The session of a document under its current settings.
+    pub(super) fn session_for(&self, uri: &str) -> Result<(Arc<Session>, Settings), String> {
+        let (settings, folder) = {
+            let config = lock(&self.config);
+            (config.settings_for(uri), config.folder_of(uri).map(|(_, p)| p.clone()))
+        };
+        let (key, label) = session_key(uri, &settings, folder.as_deref());
+        Ok((self.session(&key, &label)?, settings))
+    }
+
+    /// The session a command without a document means: the first folder's.
+    pub(super) fn default_session(&self) -> Result<(Arc<Session>, Settings), String> {
+        let (settings, folder) = {
+            let config = lock(&self.config);
+            (config.global().clone(), config.folders.first().cloned())
+        };
+        match folder {
+            Some((uri, path)) => {
+                let settings = lock(&self.config).settings_for(&uri);
+                let (key, label) = session_key(&uri, &settings, Some(&path));
+                Ok((self.session(&key, &label)?, settings))
+            }
+            None => {
+                // No folder: the session of the only open document, if there is one.
+                let only = {
+                    let docs = lock(&self.documents);
+                    docs.single_uri()
+                };
+                match only {
+                    Some(uri) => self.session_for(&uri),
+                    None => {
+                        let _ = settings;
+                        Err("no workspace folder is open: pass {\"uri\": …} of a document".to_owned())
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn transcript_text(&self, uri: &str) -> Option<String> {
+        let sessions = lock(&self.sessions);
+        let wanted = uri.trim_end_matches('/');
+        sessions
+            .values()
+            .find(|s| s.output_uri == wanted)
+            .map(|s| lock(&s.state).transcript.text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn keys_by_scope() {
+        let mut settings = Settings::default();
+        let folder = PathBuf::from("/w/proj");
+        let (key, label) = session_key("file:///w/proj/a.py", &settings, Some(&folder));
+        assert_eq!((key.as_str(), label.as_str()), ("folder:/w/proj", "proj"));
+        let (loose, _) = session_key("file:///tmp/x.py", &settings, None);
+        assert_eq!(loose, "file:/tmp/x.py");
+        settings.session_scope = SessionScope::File;
+        let (per_file, label) = session_key("file:///w/proj/a.py", &settings, Some(&folder));
+        assert_eq!((per_file.as_str(), label.as_str()), ("file:/w/proj/a.py", "a.py"));
+        let (untitled, _) = session_key("untitled:Untitled-1", &settings, None);
+        assert_eq!(untitled, "uri:untitled:Untitled-1");
+    }
+}

@@ -1,0 +1,182 @@
+//! The output document of a session: one entry per run, newest last, kept whole (diagnostics
+//! and hovers shorten; the transcript never does).
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub number: u64,
+    pub started_at: String,
+    /// The endpoint's host, or "local pool".
+    pub pool: String,
+    pub file: String,
+    /// "lines 3-9", "cell at lines 2-4", "file".
+    pub what: String,
+    pub status: String,
+    pub time_ms: Option<u64>,
+    pub stdout: String,
+    pub stderr: String,
+    pub result: Value,
+    /// Where an image result was saved.
+    pub image_path: Option<PathBuf>,
+    /// Notes of the client, e.g. that the session was recycled.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Transcript {
+    header: String,
+    text: String,
+    runs: u64,
+}
+
+/// Entries beyond this size are still whole, but the oldest are dropped once the whole
+/// transcript passes it (memory stays bounded over a long day).
+const MAX_TRANSCRIPT_BYTES: usize = 64 << 20;
+
+impl Transcript {
+    pub fn new(header: String) -> Self {
+        Transcript {
+            header,
+            text: String::new(),
+            runs: 0,
+        }
+    }
+
+    pub fn runs(&self) -> u64 {
+        self.runs
+    }
+
+    pub fn next_number(&self) -> u64 {
+        self.runs + 1
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = self.header.clone();
+        if self.runs == 0 {
+            out.push_str("\nNo runs yet.\n");
+        }
+        out.push_str(&self.text);
+        out
+    }
+
+    /// A line of its own (a reset, a recycled session).
+    pub fn note(&mut self, note: &str) {
+        let _ = writeln!(self.text, "\n!! {note}");
+    }
+
+    pub fn push(&mut self, entry: &Entry) {
+        self.runs = self.runs.max(entry.number);
+        let t = &mut self.text;
+        let time = entry
+            .time_ms
+            .map(|ms| format!(" in {}", format_duration_ms(ms)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            t,
+            "\n── run {} · {} · {} {} · {} · {}{} ──",
+            entry.number, entry.started_at, entry.file, entry.what, entry.pool, entry.status, time
+        );
+        for note in &entry.notes {
+            let _ = writeln!(t, "!! {note}");
+        }
+        if !entry.stdout.is_empty() {
+            t.push_str(&entry.stdout);
+            if !entry.stdout.ends_with('\n') {
+                t.push('\n');
+            }
+        }
+        if !entry.stderr.is_empty() {
+            let _ = writeln!(t, "[stderr]");
+            t.push_str(&crate::traceback::strip_ansi(&entry.stderr));
+            if !entry.stderr.ends_with('\n') {
+                t.push('\n');
+            }
+        }
+        match (&entry.result, &entry.image_path) {
+            (_, Some(path)) => {
+                let _ = writeln!(t, "[result] image (PNG) saved to {}", path.display());
+            }
+            (Value::Null, None) => {}
+            (Value::String(s), None) => {
+                let _ = writeln!(t, "[result] {s}");
+            }
+            (other, None) => {
+                let _ = writeln!(t, "[result] {other}");
+            }
+        }
+        if entry.stdout.is_empty() && entry.stderr.is_empty() && entry.result.is_null() {
+            let _ = writeln!(t, "(no output)");
+        }
+        if self.text.len() > MAX_TRANSCRIPT_BYTES {
+            let cut = self.text.len() - MAX_TRANSCRIPT_BYTES / 2;
+            let cut = (cut..self.text.len())
+                .find(|&i| self.text.is_char_boundary(i))
+                .unwrap_or(self.text.len());
+            self.text = format!("\n[earlier runs dropped to bound memory]\n{}", &self.text[cut..]);
+        }
+    }
+}
+
+/// `0.84 s`, `12 ms`, `2 min 5 s`.
+pub fn format_duration_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.2} s", ms as f64 / 1000.0)
+    } else {
+        format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC`, for entry headers.
+pub fn now_string() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    now.format(&format).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u64) -> Entry {
+        Entry {
+            number: n,
+            started_at: "2026-11-27 10:00:00 UTC".into(),
+            pool: "local pool".into(),
+            file: "main.py".into(),
+            what: "lines 1-2".into(),
+            status: "Succeeded".into(),
+            time_ms: Some(840),
+            stdout: "hello\n".into(),
+            stderr: String::new(),
+            result: serde_json::json!(42),
+            image_path: None,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn entries_name_pool_file_lines_status_and_time() {
+        let mut t = Transcript::new("Azure session azs-1\n".into());
+        assert!(t.text().contains("No runs yet"));
+        t.push(&entry(1));
+        let text = t.text();
+        assert!(text.contains("run 1"), "{text}");
+        assert!(text.contains("main.py lines 1-2 · local pool · Succeeded in 840 ms"), "{text}");
+        assert!(text.contains("hello\n[result] 42"), "{text}");
+        assert_eq!(t.runs(), 1);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(format_duration_ms(12), "12 ms");
+        assert_eq!(format_duration_ms(840), "840 ms");
+        assert_eq!(format_duration_ms(1840), "1.84 s");
+        assert_eq!(format_duration_ms(125_000), "2 min 5 s");
+    }
+}
