@@ -19,8 +19,11 @@ pub const USER_AGENT: &str = concat!("azure-sessions-lsp/", env!("CARGO_PKG_VERS
 
 /// Output limit requested from the executions API (Azure's default is 4096 characters).
 const OUTPUT_STREAMS_MAX_LENGTH: u64 = 1 << 20;
-/// The HTTP timeout is the execution timeout plus this margin for the network and the pool.
-const TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
+/// The HTTP timeout is the execution timeout plus a margin for the network and the pool:
+/// 5 s plus an eighth of the timeout, at most 30 s (Azure itself stops code at 220 s).
+fn http_timeout(execution: Duration) -> Duration {
+    execution + (Duration::from_secs(5) + execution / 8).min(Duration::from_secs(30))
+}
 /// File and session calls are short.
 const SHORT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -114,7 +117,7 @@ impl SessionsClient {
     ) -> Result<Execution, SessionsError> {
         let url = pool.execute_url(request.identifier, request.language);
         let operation_id = uuid::Uuid::new_v4().to_string();
-        let timeout = request.timeout + TIMEOUT_MARGIN;
+        let timeout = http_timeout(request.timeout);
         let mut wrapped = pool.api != Api::Executions;
         loop {
             let body = execute_body(pool.api, request, wrapped);
