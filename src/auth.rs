@@ -214,7 +214,8 @@ impl CredentialChain {
             });
         };
         if mode == AuthMode::Auto {
-            let tenant_and_client = env("AZURE_TENANT_ID").is_some() && env("AZURE_CLIENT_ID").is_some();
+            let tenant_and_client =
+                env("AZURE_TENANT_ID").is_some() && env("AZURE_CLIENT_ID").is_some();
             if tenant_and_client && env("AZURE_FEDERATED_TOKEN_FILE").is_some() {
                 add(
                     "WorkloadIdentityCredential",
@@ -227,15 +228,21 @@ impl CredentialChain {
                 let client = env("AZURE_CLIENT_ID").unwrap_or_default();
                 add(
                     "ClientSecretCredential",
-                    azure_identity::ClientSecretCredential::new(&tenant, client, secret.into(), None)
-                        .map(|c| c as Arc<dyn TokenCredential>),
+                    azure_identity::ClientSecretCredential::new(
+                        &tenant,
+                        client,
+                        secret.into(),
+                        None,
+                    )
+                    .map(|c| c as Arc<dyn TokenCredential>),
                 );
             }
         }
         if matches!(mode, AuthMode::Auto | AuthMode::AzureCli) {
             add(
                 "AzureCliCredential",
-                azure_identity::AzureCliCredential::new(None).map(|c| c as Arc<dyn TokenCredential>),
+                azure_identity::AzureCliCredential::new(None)
+                    .map(|c| c as Arc<dyn TokenCredential>),
             );
         }
         if mode == AuthMode::Auto {
@@ -270,9 +277,11 @@ impl CredentialChain {
         for link in &self.links {
             match link {
                 ChainLink::Ready(name, credential) => {
-                    let attempt =
-                        tokio::time::timeout(CREDENTIAL_TIMEOUT, credential.get_token(&[SCOPE], None))
-                            .await;
+                    let attempt = tokio::time::timeout(
+                        CREDENTIAL_TIMEOUT,
+                        credential.get_token(&[SCOPE], None),
+                    )
+                    .await;
                     match attempt {
                         Ok(Ok(token)) => {
                             tracing::debug!(credential = name, "got a token");
@@ -408,12 +417,21 @@ mod tests {
         let chain = CredentialChain {
             links: vec![
                 ChainLink::Broken("AzureCliCredential", "az not found on PATH".into()),
-                ChainLink::Skipped("ManagedIdentityCredential", "no IDENTITY_ENDPOINT or MSI_ENDPOINT"),
+                ChainLink::Skipped(
+                    "ManagedIdentityCredential",
+                    "no IDENTITY_ENDPOINT or MSI_ENDPOINT",
+                ),
             ],
         };
         let message = chain.get_token().await.unwrap_err().to_string();
-        assert!(message.contains("AzureCliCredential (az not found on PATH)"), "{message}");
-        assert!(message.contains("ManagedIdentityCredential (skipped"), "{message}");
+        assert!(
+            message.contains("AzureCliCredential (az not found on PATH)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("ManagedIdentityCredential (skipped"),
+            "{message}"
+        );
         assert!(message.contains("az login"), "{message}");
     }
 }

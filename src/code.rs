@@ -81,7 +81,11 @@ pub fn extract(text: &str, target: Target, cell_marker: &Regex) -> Option<Snippe
             label: "file".to_owned(),
         }),
         Target::Range(start, end) => {
-            let (start, end) = if start <= end { (start, end) } else { (end, start) };
+            let (start, end) = if start <= end {
+                (start, end)
+            } else {
+                (end, start)
+            };
             let start_line = start.line.min(last);
             let end_line = end.line.min(last);
             if start == end || (start.line > last) {
@@ -220,7 +224,12 @@ mod tests {
 
     #[test]
     fn exact_text_within_one_line() {
-        let s = extract("x = 1 + 2\n", Target::Range(pos(0, 4), pos(0, 9)), &marker()).unwrap();
+        let s = extract(
+            "x = 1 + 2\n",
+            Target::Range(pos(0, 4), pos(0, 9)),
+            &marker(),
+        )
+        .unwrap();
         assert_eq!(s.code, "1 + 2");
         assert_eq!((s.first_line, s.last_line), (0, 0));
     }
@@ -241,7 +250,12 @@ mod tests {
 
     #[test]
     fn empty_range_is_the_current_line() {
-        let s = extract("a = 1\n  b = 2\n", Target::Range(pos(1, 3), pos(1, 3)), &marker()).unwrap();
+        let s = extract(
+            "a = 1\n  b = 2\n",
+            Target::Range(pos(1, 3), pos(1, 3)),
+            &marker(),
+        )
+        .unwrap();
         assert_eq!(s.code, "b = 2");
         assert_eq!(s.first_line, 1);
     }
@@ -268,7 +282,12 @@ mod tests {
     fn ranges_past_the_end_are_clamped() {
         let s = extract("a = 1", Target::Range(pos(0, 0), pos(99, 99)), &marker()).unwrap();
         assert_eq!(s.code, "a = 1");
-        let s = extract("a = 1", Target::Range(pos(u32::MAX, 5), pos(u32::MAX, 5)), &marker()).unwrap();
+        let s = extract(
+            "a = 1",
+            Target::Range(pos(u32::MAX, 5), pos(u32::MAX, 5)),
+            &marker(),
+        )
+        .unwrap();
         assert_eq!(s.code, "a = 1");
     }
 

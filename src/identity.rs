@@ -21,7 +21,9 @@ pub fn default_state_dir() -> PathBuf {
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir);
             home.join(".local").join("state")
         });
     base.join("azure-sessions-lsp")
@@ -54,7 +56,8 @@ impl IdentityStore {
     /// The identifier for a key (a workspace folder or a file URI).
     pub fn identifier(&self, key: &str) -> String {
         let generation = self.resets().get(key).copied().unwrap_or(0);
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
         mac.update(key.as_bytes());
         mac.update(b"\0");
         mac.update(generation.to_string().as_bytes());
@@ -134,9 +137,15 @@ mod tests {
     fn stable_per_directory_and_different_across_directories() {
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
-        let first = IdentityStore::open(a.path()).unwrap().identifier("file:///w");
-        let again = IdentityStore::open(a.path()).unwrap().identifier("file:///w");
-        let other_user = IdentityStore::open(b.path()).unwrap().identifier("file:///w");
+        let first = IdentityStore::open(a.path())
+            .unwrap()
+            .identifier("file:///w");
+        let again = IdentityStore::open(a.path())
+            .unwrap()
+            .identifier("file:///w");
+        let other_user = IdentityStore::open(b.path())
+            .unwrap()
+            .identifier("file:///w");
         assert_eq!(first, again);
         assert_ne!(first, other_user);
         assert!(first.len() >= 4 && first.len() <= 128);
@@ -151,14 +160,22 @@ mod tests {
         assert_ne!(one, store.identifier("file:///two"));
         let reset = store.reset("file:///one").unwrap();
         assert_ne!(one, reset);
-        assert_eq!(IdentityStore::open(dir.path()).unwrap().identifier("file:///one"), reset);
+        assert_eq!(
+            IdentityStore::open(dir.path())
+                .unwrap()
+                .identifier("file:///one"),
+            reset
+        );
     }
 
     #[test]
     fn secret_file_is_private() {
         let dir = tempfile::tempdir().unwrap();
         IdentityStore::open(dir.path()).unwrap();
-        let mode = fs::metadata(dir.path().join(SECRET_FILE)).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.path().join(SECRET_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

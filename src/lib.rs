@@ -3,12 +3,12 @@
 //! Layout: `sessions` is the data-plane client (no LSP types), `auth` gets and caches
 //! Entra ID tokens, `pool` is the local pool that speaks the same API.
 
-pub mod pool;
 pub mod auth;
-pub mod sessions;
 pub mod code;
 pub mod identity;
+pub mod pool;
+pub mod server;
+pub mod sessions;
 pub mod settings;
 pub mod traceback;
-pub mod server;
 pub mod transcript;

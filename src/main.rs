@@ -9,11 +9,17 @@ use clap::{Parser, Subcommand};
 use azure_sessions_lsp::auth::{AuthMode, Credentials};
 use azure_sessions_lsp::pool::{Language, LocalPool, PoolOptions};
 use azure_sessions_lsp::server::{self, ServerOptions};
-use azure_sessions_lsp::sessions::{Api, ExecuteRequest, ExecutionStatus, HttpOptions, PoolTarget, SessionsClient};
+use azure_sessions_lsp::sessions::{
+    Api, ExecuteRequest, ExecutionStatus, HttpOptions, PoolTarget, SessionsClient,
+};
 use azure_sessions_lsp::settings;
 
 #[derive(Parser)]
-#[command(name = "azure-sessions-lsp", version, about = "Run code from your editor in Azure Container Apps dynamic sessions")]
+#[command(
+    name = "azure-sessions-lsp",
+    version,
+    about = "Run code from your editor in Azure Container Apps dynamic sessions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -27,7 +33,7 @@ enum Command {
     /// The language server over stdin/stdout (the default).
     Serve,
     /// Run a file (or `-` for standard input) in a session and print its output.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The local pool: a loopback server that speaks the dynamic-sessions API.
     Pool {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -85,10 +91,14 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("azure-sessions-lsp: could not start: {error}");
@@ -100,7 +110,7 @@ fn main() -> ExitCode {
             runtime.block_on(server::serve_stdio(ServerOptions::default()));
             ExitCode::SUCCESS
         }
-        Command::Run(args) => runtime.block_on(run(args)),
+        Command::Run(args) => runtime.block_on(run(*args)),
         Command::Pool {
             port,
             language,
@@ -121,7 +131,10 @@ fn main() -> ExitCode {
             }
         }
         Command::SettingsSchema => {
-            println!("{}", serde_json::to_string_pretty(&settings::schema()).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&settings::schema()).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
     }
@@ -141,10 +154,13 @@ async fn run(args: RunArgs) -> ExitCode {
 async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     let code = if args.file == "-" {
         let mut code = String::new();
-        std::io::stdin().read_to_string(&mut code).map_err(|e| format!("could not read standard input: {e}"))?;
+        std::io::stdin()
+            .read_to_string(&mut code)
+            .map_err(|e| format!("could not read standard input: {e}"))?;
         code
     } else {
-        std::fs::read_to_string(&args.file).map_err(|e| format!("could not read {}: {e}", args.file))?
+        std::fs::read_to_string(&args.file)
+            .map_err(|e| format!("could not read {}: {e}", args.file))?
     };
     let api = Api::parse(&args.api).ok_or("unknown api")?;
     let mut auth = AuthMode::parse(&args.auth).ok_or("unknown auth")?;
@@ -164,13 +180,21 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     } else {
         args.endpoint.clone()
     };
-    let target = PoolTarget::new(&endpoint, api, args.api_version.as_deref(), &args.custom_path).map_err(|e| e.to_string())?;
+    let target = PoolTarget::new(
+        &endpoint,
+        api,
+        args.api_version.as_deref(),
+        &args.custom_path,
+    )
+    .map_err(|e| e.to_string())?;
     let identifier = match args.session {
         Some(id) => id,
         None => {
             let dir = std::env::current_dir().map_err(|e| e.to_string())?;
-            let store = azure_sessions_lsp::identity::IdentityStore::open(&azure_sessions_lsp::identity::default_state_dir())
-                .map_err(|e| format!("could not open the state directory: {e}"))?;
+            let store = azure_sessions_lsp::identity::IdentityStore::open(
+                &azure_sessions_lsp::identity::default_state_dir(),
+            )
+            .map_err(|e| format!("could not open the state directory: {e}"))?;
             store.identifier(&format!("folder:{}", dir.display()))
         }
     };
@@ -190,7 +214,9 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             notice.reason, notice.waited
         );
     };
-    let outcome = client.execute(&target, &credentials, &request, &on_retry).await;
+    let outcome = client
+        .execute(&target, &credentials, &request, &on_retry)
+        .await;
     if let Some(pool) = local {
         pool.shutdown().await;
     }
@@ -204,7 +230,11 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             let _ = writeln!(stdout, "{s}");
         }
         other if other.get("type").and_then(|t| t.as_str()) == Some("image") => {
-            let _ = writeln!(stdout, "[image result: {} format]", other.get("format").and_then(|f| f.as_str()).unwrap_or("?"));
+            let _ = writeln!(
+                stdout,
+                "[image result: {} format]",
+                other.get("format").and_then(|f| f.as_str()).unwrap_or("?")
+            );
         }
         other => {
             let _ = writeln!(stdout, "{other}");

@@ -137,19 +137,20 @@ impl WireSettings {
     fn resolve(self) -> (Settings, Vec<SettingError>) {
         let mut errors = Vec::new();
         let defaults = Settings::default();
-        let mut take = |key: &'static str, field: Option<Field<String>>, expected: &str| -> Option<String> {
-            match field {
-                None => None,
-                Some(Field::Valid(text)) => Some(text),
-                Some(Field::Invalid(value)) => {
-                    errors.push(SettingError {
-                        key,
-                        message: format!("expected {expected}, got {value}; using the default"),
-                    });
-                    None
+        let mut take =
+            |key: &'static str, field: Option<Field<String>>, expected: &str| -> Option<String> {
+                match field {
+                    None => None,
+                    Some(Field::Valid(text)) => Some(text),
+                    Some(Field::Invalid(value)) => {
+                        errors.push(SettingError {
+                            key,
+                            message: format!("expected {expected}, got {value}; using the default"),
+                        });
+                        None
+                    }
                 }
-            }
-        };
+            };
         let endpoint = take("endpoint", self.endpoint, "a string");
         let api = take("api", self.api, "a string");
         let api_version = take("apiVersion", self.api_version, "a string");
@@ -186,7 +187,9 @@ impl WireSettings {
                 None => errors.push(one_of("api", &api, &Api::NAMES)),
             }
         }
-        settings.api_version = api_version.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        settings.api_version = api_version
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
         if let Some(path) = custom_path {
             let path = path.trim().trim_matches('/').to_owned();
             if path.is_empty() {
@@ -234,7 +237,10 @@ impl WireSettings {
             }
         }
         if let Some(marker) = cell_marker {
-            match regex::RegexBuilder::new(&marker).size_limit(1 << 20).build() {
+            match regex::RegexBuilder::new(&marker)
+                .size_limit(1 << 20)
+                .build()
+            {
                 Ok(regex) if !marker.is_empty() => settings.cell_marker = regex,
                 Ok(_) => errors.push(SettingError {
                     key: "cellMarker",
@@ -242,7 +248,9 @@ impl WireSettings {
                 }),
                 Err(error) => errors.push(SettingError {
                     key: "cellMarker",
-                    message: format!("is not a valid regular expression ({error}); using the default"),
+                    message: format!(
+                        "is not a valid regular expression ({error}); using the default"
+                    ),
                 }),
             }
         }
@@ -288,7 +296,11 @@ fn one_of(key: &'static str, got: &str, allowed: &[&str]) -> SettingError {
         key,
         message: format!(
             "{got:?} is not one of {}; using the default",
-            allowed.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
+            allowed
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -302,7 +314,9 @@ fn seconds(
 ) -> Duration {
     match field {
         None => Duration::from_secs(default),
-        Some(Field::Valid(value)) if value.is_finite() && value >= min as f64 && value <= max as f64 => {
+        Some(Field::Valid(value))
+            if value.is_finite() && value >= min as f64 && value <= max as f64 =>
+        {
             Duration::from_secs_f64(value)
         }
         Some(Field::Valid(value)) => {
@@ -357,7 +371,8 @@ mod tests {
 
     #[test]
     fn wrapped_and_bare_objects() {
-        let (a, _) = Settings::from_json(&json!({"azureSessions": {"endpoint": "local", "api": "legacy"}}));
+        let (a, _) =
+            Settings::from_json(&json!({"azureSessions": {"endpoint": "local", "api": "legacy"}}));
         let (b, _) = Settings::from_json(&json!({"endpoint": "local", "api": "legacy"}));
         assert_eq!(a.endpoint, Endpoint::Local);
         assert_eq!(b.api, Api::Legacy);
@@ -377,8 +392,21 @@ mod tests {
             "prewarm": null,
         }));
         let keys: Vec<_> = errors.iter().map(|e| e.key).collect();
-        assert_eq!(keys, vec!["auth", "api", "timeoutSeconds", "coldStartTimeoutSeconds", "cellMarker", "extraCaCertificates"]);
-        assert_eq!(settings.endpoint, Endpoint::Remote("https://pool.example.io".into()));
+        assert_eq!(
+            keys,
+            vec![
+                "auth",
+                "api",
+                "timeoutSeconds",
+                "coldStartTimeoutSeconds",
+                "cellMarker",
+                "extraCaCertificates"
+            ]
+        );
+        assert_eq!(
+            settings.endpoint,
+            Endpoint::Remote("https://pool.example.io".into())
+        );
         assert_eq!(settings.api, Api::Executions);
         assert_eq!(settings.timeout, Duration::from_secs(220));
         assert_eq!(settings.session_scope, SessionScope::File);
@@ -387,7 +415,8 @@ mod tests {
 
     #[test]
     fn insecure_endpoints_are_refused_at_settings_time() {
-        let (settings, errors) = Settings::from_json(&json!({"endpoint": "http://pool.example.io"}));
+        let (settings, errors) =
+            Settings::from_json(&json!({"endpoint": "http://pool.example.io"}));
         assert_eq!(settings.endpoint, Endpoint::NotConfigured);
         assert_eq!(errors[0].key, "endpoint");
         assert!(errors[0].message.contains("plain HTTP"));
@@ -397,8 +426,14 @@ mod tests {
     fn schema_defaults_match_the_resolved_defaults() {
         let schema = schema();
         let (defaults, _) = Settings::from_json(&Value::Null);
-        assert_eq!(schema["timeoutSeconds"]["default"], json!(defaults.timeout.as_secs()));
-        assert_eq!(schema["cellMarker"]["default"], json!(defaults.cell_marker.as_str()));
+        assert_eq!(
+            schema["timeoutSeconds"]["default"],
+            json!(defaults.timeout.as_secs())
+        );
+        assert_eq!(
+            schema["cellMarker"]["default"],
+            json!(defaults.cell_marker.as_str())
+        );
         assert_eq!(schema.as_object().unwrap().len(), 13);
     }
 }

@@ -32,25 +32,31 @@ impl Failure {
     }
 }
 
-static ANSI: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid"));
+static ANSI: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid"));
 static PY_FILE_FRAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"^\s*File "([^"]*)", line (\d+)(?:, in (.*))?"#).expect("valid"));
-static IPY_CELL_FRAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*(?:Cell In ?\[(\d+)\]|Input In ?\[(\d+)\]), line (\d+)(?:, in (.*))?").expect("valid"));
+static IPY_CELL_FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:Cell In ?\[(\d+)\]|Input In ?\[(\d+)\]), line (\d+)(?:, in (.*))?")
+        .expect("valid")
+});
 /// Frames whose line is on the following `---->` arrow: old IPython (`<ipython-input-3-…> in f`)
 /// and IPython 8.0-8.4 (`Input In [3], in <cell line: 2>()`).
 static IPY_ARROW_FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:<ipython-input-(\d+)-[0-9a-f]+>|Input In ?\[(\d+)\],) in (.*)").expect("valid")
+    Regex::new(r"^\s*(?:<ipython-input-(\d+)-[0-9a-f]+>|Input In ?\[(\d+)\],) in (.*)")
+        .expect("valid")
 });
 static IPY_ARROW: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^-*> ?(\d+)").expect("valid"));
 static PY_ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::\s?(.*))?$").expect("valid")
+    Regex::new(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::\s?(.*))?$")
+        .expect("valid")
 });
 static NODE_FRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*at (?:(.*?) \()?(evalmachine\.<anonymous>|<anonymous>|[^():]+\.(?:js|mjs|cjs)|\[eval\]|[^():]*):(\d+)(?::(\d+))?\)?\s*$").expect("valid")
 });
-static NODE_HEADER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(evalmachine\.<anonymous>|<anonymous>|\[eval\]):(\d+)\s*$").expect("valid"));
+static NODE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(evalmachine\.<anonymous>|<anonymous>|\[eval\]):(\d+)\s*$").expect("valid")
+});
 static NODE_ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:Uncaught )?([A-Za-z_$][\w$]*(?:Error|Exception)|Error)(?:\s*\[[^\]]*\])?(?::\s?(.*))?$").expect("valid")
 });
@@ -59,9 +65,11 @@ pub fn strip_ansi(text: &str) -> String {
     ANSI.replace_all(text, "").into_owned()
 }
 
-/// Reads a failure from stderr. `code_lines` is how many lines the run sent, so frames that
-/// point past it (code from an earlier run) are not taken as lines of this one.
-pub fn parse(stderr: &str, code_lines: u32) -> Failure {
+/// Reads a failure from stderr. `code` is what the run sent: frames that point past its end,
+/// or into a function it does not define (code of an earlier run), are not lines of this run.
+pub fn parse(stderr: &str, code: &str) -> Failure {
+    let code_lines = code.split('\n').count() as u32;
+    let ours = |function: Option<&str>| function.is_none_or(|name| defined_in(code, name));
     let clean = strip_ansi(stderr);
     let text = clean.trim_end();
     if text.contains("Traceback (most recent call last)")
@@ -72,30 +80,67 @@ pub fn parse(stderr: &str, code_lines: u32) -> Failure {
         || PY_FILE_FRAME.is_match(text.lines().next().unwrap_or(""))
         || text.lines().any(|l| PY_FILE_FRAME.is_match(l))
     {
-        return parse_python(text, code_lines);
+        return parse_python(text, code_lines, &ours);
     }
-    if text.lines().any(|l| NODE_FRAME.is_match(l) || NODE_HEADER.is_match(l)) {
-        return parse_node(text, code_lines);
+    if text
+        .lines()
+        .any(|l| NODE_FRAME.is_match(l) || NODE_HEADER.is_match(l))
+    {
+        return parse_node(text, code_lines, &ours);
     }
     // No traceback: a timeout, "Execution aborted", or a message of the pool.
     let (kind, message) = if text.contains("timed out") {
         ("Timeout".to_owned(), text.to_owned())
     } else if text == "Execution aborted" {
-        ("ExecutionAborted".to_owned(), "Execution aborted (the session may have run out of memory)".to_owned())
+        (
+            "ExecutionAborted".to_owned(),
+            "Execution aborted (the session may have run out of memory)".to_owned(),
+        )
     } else if let Some((kind, message)) = last_python_error_line(text) {
         (kind, message)
     } else {
         ("Error".to_owned(), first_meaningful_line(text))
     };
-    Failure { kind, message, frames: Vec::new() }
+    Failure {
+        kind,
+        message,
+        frames: Vec::new(),
+    }
 }
 
-fn parse_python(text: &str, code_lines: u32) -> Failure {
+/// Whether a function named in a frame belongs to the code that ran: module level and
+/// comprehensions always do; a named function only if the code defines it.
+fn defined_in(code: &str, function: &str) -> bool {
+    let name = function
+        .trim()
+        .trim_end_matches("()")
+        .rsplit('.')
+        .next()
+        .unwrap_or(function)
+        .trim();
+    if name.is_empty() || name.starts_with('<') || name == "Object" || name.contains("<anonymous>")
+    {
+        return true;
+    }
+    let name = regex::escape(name);
+    let pattern = format!(
+        r"(?m)(^\s*(async\s+)?def\s+{name}\b|^\s*class\s+{name}\b|function\*?\s+{name}\b|\b{name}\s*[=:]\s*(async\s*)?(function|\(|[A-Za-z_$][\w$]*\s*=>)|^\s*(async\s+)?{name}\s*\([^)]*\)\s*\{{)"
+    );
+    Regex::new(&pattern).is_ok_and(|re| re.is_match(code))
+}
+
+type Ours<'a> = &'a dyn Fn(Option<&str>) -> bool;
+
+fn parse_python(text: &str, code_lines: u32, ours_fn: Ours<'_>) -> Failure {
     let lines: Vec<&str> = text.lines().collect();
     let current_cell = lines
         .iter()
         .filter_map(|l| IPY_CELL_FRAME.captures(l))
-        .filter_map(|c| c.get(1).or(c.get(2)).and_then(|m| m.as_str().parse::<u64>().ok()))
+        .filter_map(|c| {
+            c.get(1)
+                .or(c.get(2))
+                .and_then(|m| m.as_str().parse::<u64>().ok())
+        })
         .max();
     let in_code = |n: u32| (n >= 1 && n <= code_lines).then_some(n);
     let mut frames = Vec::new();
@@ -103,15 +148,21 @@ fn parse_python(text: &str, code_lines: u32) -> Failure {
         if let Some(c) = PY_FILE_FRAME.captures(line) {
             let file = &c[1];
             let n: u32 = c[2].parse().unwrap_or(0);
-            let ours = matches!(file, "<string>" | "<stdin>" | "<cell>" | "<input>" | "<module>")
-                || file.starts_with("<ipython-input-")
-                || file.starts_with("/tmp/ipykernel_");
+            let ours = (matches!(
+                file,
+                "<string>" | "<stdin>" | "<cell>" | "<input>" | "<module>"
+            ) || file.starts_with("<ipython-input-")
+                || file.starts_with("/tmp/ipykernel_"))
+                && ours_fn(c.get(3).map(|m| m.as_str()));
             frames.push(Frame {
                 code_line: if ours { in_code(n) } else { None },
                 description: line.trim().to_owned(),
             });
         } else if let Some(c) = IPY_CELL_FRAME.captures(line) {
-            let cell = c.get(1).or(c.get(2)).and_then(|m| m.as_str().parse::<u64>().ok());
+            let cell = c
+                .get(1)
+                .or(c.get(2))
+                .and_then(|m| m.as_str().parse::<u64>().ok());
             let n: u32 = c[3].parse().unwrap_or(0);
             // Frames from other cells are code from earlier runs.
             let ours = cell == current_cell;
@@ -123,38 +174,59 @@ fn parse_python(text: &str, code_lines: u32) -> Failure {
             let arrow = lines[i + 1..]
                 .iter()
                 .take_while(|l| !l.trim().is_empty())
-                .find_map(|l| IPY_ARROW.captures(l.trim_start()).and_then(|a| a[1].parse::<u32>().ok()));
+                .find_map(|l| {
+                    IPY_ARROW
+                        .captures(l.trim_start())
+                        .and_then(|a| a[1].parse::<u32>().ok())
+                });
             frames.push(Frame {
                 code_line: arrow.and_then(in_code),
                 description: line.trim().to_owned(),
             });
         }
     }
-    let (kind, message) = last_python_error_line(text).unwrap_or_else(|| ("Error".to_owned(), first_meaningful_line(text)));
-    Failure { kind, message, frames }
+    let (kind, message) = last_python_error_line(text)
+        .unwrap_or_else(|| ("Error".to_owned(), first_meaningful_line(text)));
+    Failure {
+        kind,
+        message,
+        frames,
+    }
 }
 
 /// The `Type: message` line that ends a Python traceback.
 fn last_python_error_line(text: &str) -> Option<(String, String)> {
-    text.lines().rev().map(str::trim_end).filter(|l| !l.trim().is_empty()).take(8).find_map(|line| {
-        if line.starts_with(' ') {
-            return None;
-        }
-        let c = PY_ERROR_LINE.captures(line)?;
-        let kind = c[1].to_owned();
-        let short = kind.rsplit('.').next().unwrap_or(&kind);
-        let looks_like_error = short.ends_with("Error")
-            || short.ends_with("Exception")
-            || short.ends_with("Interrupt")
-            || short.ends_with("Exit")
-            || short.ends_with("Warning")
-            || short == "StopIteration"
-            || c.get(2).is_some();
-        looks_like_error.then(|| (kind, c.get(2).map(|m| m.as_str().trim().to_owned()).unwrap_or_default()))
-    })
+    text.lines()
+        .rev()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .take(8)
+        .find_map(|line| {
+            if line.starts_with(' ') {
+                return None;
+            }
+            let c = PY_ERROR_LINE.captures(line)?;
+            let kind = c[1].to_owned();
+            let short = kind.rsplit('.').next().unwrap_or(&kind);
+            let looks_like_error = short.ends_with("Error")
+                || short.ends_with("Exception")
+                || short.ends_with("Interrupt")
+                || short.ends_with("Exit")
+                || short.ends_with("Warning")
+                || short == "StopIteration"
+                || c.get(2).is_some();
+            looks_like_error.then(|| {
+                (
+                    kind,
+                    c.get(2)
+                        .map(|m| m.as_str().trim().to_owned())
+                        .unwrap_or_default(),
+                )
+            })
+        })
 }
 
-fn parse_node(text: &str, code_lines: u32) -> Failure {
+fn parse_node(text: &str, code_lines: u32, ours_fn: Ours<'_>) -> Failure {
     let in_code = |n: u32| (n >= 1 && n <= code_lines).then_some(n);
     let mut frames = Vec::new();
     let mut kind = None;
@@ -164,7 +236,8 @@ fn parse_node(text: &str, code_lines: u32) -> Failure {
         if let Some(c) = NODE_FRAME.captures(line) {
             let file = &c[2];
             let n: u32 = c[3].parse().unwrap_or(0);
-            let ours = matches!(file, "evalmachine.<anonymous>" | "<anonymous>" | "[eval]");
+            let ours = matches!(file, "evalmachine.<anonymous>" | "<anonymous>" | "[eval]")
+                && ours_fn(c.get(1).map(|m| m.as_str()));
             frames.push(Frame {
                 code_line: if ours { in_code(n) } else { None },
                 description: line.trim().to_owned(),
@@ -175,7 +248,10 @@ fn parse_node(text: &str, code_lines: u32) -> Failure {
             && let Some(c) = NODE_ERROR_LINE.captures(line.trim())
         {
             kind = Some(c[1].to_owned());
-            message = c.get(2).map(|m| m.as_str().trim().to_owned()).unwrap_or_default();
+            message = c
+                .get(2)
+                .map(|m| m.as_str().trim().to_owned())
+                .unwrap_or_default();
         }
     }
     // Node prints the innermost frame first; keep outermost first like Python.
@@ -190,7 +266,11 @@ fn parse_node(text: &str, code_lines: u32) -> Failure {
     }
     Failure {
         kind: kind.unwrap_or_else(|| "Error".to_owned()),
-        message: if message.is_empty() { first_meaningful_line(text) } else { message },
+        message: if message.is_empty() {
+            first_meaningful_line(text)
+        } else {
+            message
+        },
         frames,
     }
 }
@@ -210,7 +290,8 @@ mod tests {
     #[test]
     fn cpython_string_frames() {
         let stderr = "Traceback (most recent call last):\n  File \"<string>\", line 5, in <module>\n  File \"<string>\", line 2, in f\nZeroDivisionError: division by zero\n";
-        let f = parse(stderr, 6);
+        let code = "def f():\n    return 1/0\n\n\nf()\n";
+        let f = parse(stderr, code);
         assert_eq!(f.kind, "ZeroDivisionError");
         assert_eq!(f.message, "division by zero");
         assert_eq!(f.innermost_code_line(), Some(2));
@@ -220,7 +301,7 @@ mod tests {
     #[test]
     fn library_frames_are_not_user_lines() {
         let stderr = "Traceback (most recent call last):\n  File \"<stdin>\", line 3, in <module>\n  File \"/usr/lib/python3.11/json/__init__.py\", line 346, in loads\n    return _default_decoder.decode(s)\njson.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)\n";
-        let f = parse(stderr, 3);
+        let f = parse(stderr, &"x\n".repeat(3));
         assert_eq!(f.kind, "json.decoder.JSONDecodeError");
         assert_eq!(f.innermost_code_line(), Some(3));
     }
@@ -228,7 +309,7 @@ mod tests {
     #[test]
     fn syntax_errors() {
         let stderr = "  File \"<string>\", line 2\n    x = (\n        ^\nSyntaxError: '(' was never closed\n";
-        let f = parse(stderr, 3);
+        let f = parse(stderr, &"x\n".repeat(3));
         assert_eq!(f.kind, "SyntaxError");
         assert_eq!(f.innermost_code_line(), Some(2));
     }
@@ -237,7 +318,7 @@ mod tests {
 
     #[test]
     fn ipython_with_ansi() {
-        let f = parse(IPYTHON, 5);
+        let f = parse(IPYTHON, &"x\n".repeat(5));
         assert_eq!(f.kind, "ZeroDivisionError");
         assert_eq!(f.message, "division by zero");
         assert_eq!(f.innermost_code_line(), Some(2));
@@ -247,21 +328,24 @@ mod tests {
     #[test]
     fn ipython_without_ansi_and_earlier_cells() {
         let plain = strip_ansi(IPYTHON).replace("Cell In[3], line 2", "Cell In[1], line 2");
-        let f = parse(&plain, 5);
+        let f = parse(&plain, &"x\n".repeat(5));
         // The frame in cell 1 is code of an earlier run: only line 4 of this run is ours.
         assert_eq!(f.innermost_code_line(), Some(4));
         let old = "---------------------------------------------------------------------------\nNameError                                 Traceback (most recent call last)\nInput In [7], in <cell line: 3>()\n      1 a = 1\n----> 3 print(b)\n\nNameError: name 'b' is not defined";
-        let f = parse(old, 3);
+        let f = parse(old, &"x\n".repeat(3));
         assert_eq!(f.kind, "NameError");
         assert_eq!(f.innermost_code_line(), Some(3));
         let older = "<ipython-input-2-4d3c1a> in <module>\n      1 x = 1\n----> 2 1/0\n\nZeroDivisionError: division by zero";
-        assert_eq!(parse(older, 2).innermost_code_line(), Some(2));
+        assert_eq!(
+            parse(older, &"x\n".repeat(2)).innermost_code_line(),
+            Some(2)
+        );
     }
 
     #[test]
     fn ipython_input_in_with_line() {
         let text = "Input In [7], line 3\n    print(b\n          ^\nSyntaxError: unexpected EOF while parsing";
-        let f = parse(text, 3);
+        let f = parse(text, &"x\n".repeat(3));
         assert_eq!(f.kind, "SyntaxError");
         assert_eq!(f.innermost_code_line(), Some(3));
     }
@@ -269,27 +353,54 @@ mod tests {
     #[test]
     fn node_stacks() {
         let stderr = "evalmachine.<anonymous>:3\n  throw new TypeError('bad');\n  ^\n\nTypeError: bad\n    at f (evalmachine.<anonymous>:3:9)\n    at evalmachine.<anonymous>:5:1\n    at Script.runInContext (node:vm:144:12)\n    at Object.runInContext (node:vm:300:6)\n";
-        let f = parse(stderr, 6);
+        let code = "const a = 1;\nfunction f() {\n  throw new TypeError('bad');\n}\nf();\n";
+        let f = parse(stderr, code);
         assert_eq!(f.kind, "TypeError");
         assert_eq!(f.message, "bad");
         assert_eq!(f.innermost_code_line(), Some(3));
-        let anon = "ReferenceError: x is not defined\n    at <anonymous>:2:5\n    at node:internal/x:1:1";
-        let f = parse(anon, 2);
+        let anon =
+            "ReferenceError: x is not defined\n    at <anonymous>:2:5\n    at node:internal/x:1:1";
+        let f = parse(anon, &"x\n".repeat(2));
         assert_eq!(f.kind, "ReferenceError");
         assert_eq!(f.innermost_code_line(), Some(2));
     }
 
     #[test]
+    fn functions_of_earlier_runs_are_not_lines_of_this_one() {
+        let stderr = "Traceback (most recent call last):\n  File \"<string>\", line 2, in <module>\n  File \"<string>\", line 3, in boom\nZeroDivisionError: division by zero";
+        // boom was defined by an earlier run: the user's line is the call.
+        assert_eq!(
+            parse(stderr, "a = 1\nboom(0)\n").innermost_code_line(),
+            Some(2)
+        );
+        // Defined in this run: the line inside it.
+        assert_eq!(
+            parse(stderr, "def boom(n):\n    x = n\n    return 1 / n\n").innermost_code_line(),
+            Some(3)
+        );
+        let node = "Error: x\n    at boom (evalmachine.<anonymous>:2:9)\n    at evalmachine.<anonymous>:1:1";
+        assert_eq!(parse(node, "boom();\n").innermost_code_line(), Some(1));
+        assert_eq!(
+            parse(node, "const boom = () => {\n  throw new Error('x');\n};\n")
+                .innermost_code_line(),
+            Some(2)
+        );
+    }
+
+    #[test]
     fn pool_messages_without_traceback() {
-        let f = parse("Request timed out waiting for code execution to complete", 3);
+        let f = parse(
+            "Request timed out waiting for code execution to complete",
+            &"x\n".repeat(3),
+        );
         assert_eq!(f.kind, "Timeout");
         assert!(f.frames.is_empty());
-        assert_eq!(parse("Execution aborted", 1).kind, "ExecutionAborted");
+        assert_eq!(parse("Execution aborted", "x\n").kind, "ExecutionAborted");
     }
 
     #[test]
     fn frames_past_the_sent_code_are_not_mapped() {
         let stderr = "Traceback (most recent call last):\n  File \"<string>\", line 40, in <module>\nValueError: x";
-        assert_eq!(parse(stderr, 3).innermost_code_line(), None);
+        assert_eq!(parse(stderr, &"x\n".repeat(3)).innermost_code_line(), None);
     }
 }

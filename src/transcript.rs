@@ -116,7 +116,10 @@ impl Transcript {
             let cut = (cut..self.text.len())
                 .find(|&i| self.text.is_char_boundary(i))
                 .unwrap_or(self.text.len());
-            self.text = format!("\n[earlier runs dropped to bound memory]\n{}", &self.text[cut..]);
+            self.text = format!(
+                "\n[earlier runs dropped to bound memory]\n{}",
+                &self.text[cut..]
+            );
         }
     }
 }
@@ -135,7 +138,8 @@ pub fn format_duration_ms(ms: u64) -> String {
 /// `YYYY-MM-DD HH:MM:SS UTC`, for entry headers.
 pub fn now_string() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     now.format(&format).unwrap_or_default()
 }
 
@@ -167,7 +171,10 @@ mod tests {
         t.push(&entry(1));
         let text = t.text();
         assert!(text.contains("run 1"), "{text}");
-        assert!(text.contains("main.py lines 1-2 · local pool · Succeeded in 840 ms"), "{text}");
+        assert!(
+            text.contains("main.py lines 1-2 · local pool · Succeeded in 840 ms"),
+            "{text}"
+        );
         assert!(text.contains("hello\n[result] 42"), "{text}");
         assert_eq!(t.runs(), 1);
     }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use azure_sessions_lsp::auth::{AccessToken, AuthError, Credentials, TokenCache, TokenSource};
 use azure_sessions_lsp::sessions::{
-    Api, ExecuteRequest, ExecutionStatus, HttpOptions, PoolTarget, RetryNotice, SessionsClient, SessionsError,
+    Api, ExecuteRequest, ExecutionStatus, HttpOptions, PoolTarget, RetryNotice, SessionsClient,
+    SessionsError,
 };
 use bytes::Bytes;
 use common::fake_pool::*;
@@ -64,7 +65,12 @@ async fn executions_request_is_exact() {
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let (credentials, _) = bearer();
     let execution = client()
-        .execute(&target, &credentials, &request("print(63)", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &credentials,
+            &request("print(63)", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap();
     assert_eq!(execution.status, ExecutionStatus::Succeeded);
@@ -74,10 +80,22 @@ async fn executions_request_is_exact() {
     let sent = &pool.requests()[0];
     assert_eq!(sent.method, "POST");
     assert_eq!(sent.path, "/executions");
-    assert_eq!(sent.raw_query, "api-version=2025-10-02-preview&identifier=ws-1234%26x+y");
+    assert_eq!(
+        sent.raw_query,
+        "api-version=2025-10-02-preview&identifier=ws-1234%26x+y"
+    );
     assert_eq!(sent.query["identifier"], "ws-1234&x y");
-    assert_eq!(sent.header("authorization").unwrap(), format!("Bearer {FAKE_TOKEN}-1"));
-    assert_eq!(sent.header("user-agent").unwrap(), format!("azure-sessions-lsp/{} (Language=Rust)", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        sent.header("authorization").unwrap(),
+        format!("Bearer {FAKE_TOKEN}-1")
+    );
+    assert_eq!(
+        sent.header("user-agent").unwrap(),
+        format!(
+            "azure-sessions-lsp/{} (Language=Rust)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
     assert!(uuid::Uuid::parse_str(&sent.header("operation-id").unwrap()).is_ok());
     assert_eq!(sent.header("content-type").unwrap(), "application/json");
     let body = sent.json();
@@ -97,7 +115,12 @@ async fn legacy_request_is_exact() {
     .await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Legacy, None, "").unwrap();
     let execution = client()
-        .execute(&target, &Credentials::None, &request("print('hi')", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("print('hi')", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap();
     assert_eq!(execution.stdout, "hi\n");
@@ -105,7 +128,10 @@ async fn legacy_request_is_exact() {
     let sent = &pool.requests()[0];
     assert_eq!(sent.path, "/code/execute");
     assert_eq!(sent.query["api-version"], "2024-02-02-preview");
-    assert!(sent.header("authorization").is_none(), "auth = none sends no Authorization header");
+    assert!(
+        sent.header("authorization").is_none(),
+        "auth = none sends no Authorization header"
+    );
     assert_eq!(
         sent.json(),
         json!({"properties": {"codeInputType": "inline", "executionType": "synchronous", "code": "print('hi')", "timeoutInSeconds": 5}})
@@ -114,16 +140,34 @@ async fn legacy_request_is_exact() {
 
 #[tokio::test]
 async fn custom_container_request_is_exact() {
-    let pool = FakePool::start(|_, _| Reply::Json(200, json!({"run": {"stdout": "ok\n", "stderr": "", "code": 0}}))).await;
-    let target = PoolTarget::new(&format!("{}/base/", pool.endpoint()), Api::Custom, None, "{language}/execute").unwrap();
+    let pool = FakePool::start(|_, _| {
+        Reply::Json(
+            200,
+            json!({"run": {"stdout": "ok\n", "stderr": "", "code": 0}}),
+        )
+    })
+    .await;
+    let target = PoolTarget::new(
+        &format!("{}/base/", pool.endpoint()),
+        Api::Custom,
+        None,
+        "{language}/execute",
+    )
+    .unwrap();
     let mut req = request("print('ok')", Duration::ZERO);
     req.stdin = Some("line\n");
-    let execution = client().execute(&target, &Credentials::None, &req, &no_progress).await.unwrap();
+    let execution = client()
+        .execute(&target, &Credentials::None, &req, &no_progress)
+        .await
+        .unwrap();
     assert_eq!(execution.stdout, "ok\n");
     let sent = &pool.requests()[0];
     assert_eq!(sent.path, "/base/python/execute");
     assert_eq!(sent.raw_query, "identifier=ws-1234%26x+y");
-    assert_eq!(sent.json(), json!({"properties": {"code": "print('ok')", "stdin": "line\n"}}));
+    assert_eq!(
+        sent.json(),
+        json!({"properties": {"code": "print('ok')", "stdin": "line\n"}})
+    );
 }
 
 #[tokio::test]
@@ -132,13 +176,22 @@ async fn flat_body_falls_back_to_wrapped_once() {
         if req.json().get("properties").is_some() {
             executions_ok("wrapped\n", json!(null))
         } else {
-            azure_error(400, "SessionPropertiesMissing", "code is required but not provided")
+            azure_error(
+                400,
+                "SessionPropertiesMissing",
+                "code is required but not provided",
+            )
         }
     })
     .await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let execution = client()
-        .execute(&target, &Credentials::None, &request("1", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap();
     assert_eq!(execution.stdout, "wrapped\n");
@@ -150,10 +203,22 @@ async fn flat_body_falls_back_to_wrapped_once() {
 
 #[tokio::test]
 async fn wrapped_refused_too_gives_azures_message() {
-    let pool = FakePool::start(|_, _| azure_error(400, "SessionPropertiesMissing", "code is required but not provided")).await;
+    let pool = FakePool::start(|_, _| {
+        azure_error(
+            400,
+            "SessionPropertiesMissing",
+            "code is required but not provided",
+        )
+    })
+    .await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let error = client()
-        .execute(&target, &Credentials::None, &request("1", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap_err();
     assert_eq!(pool.count(), 2, "one retry wrapped, no more");
@@ -165,13 +230,25 @@ async fn wrapped_refused_too_gives_azures_message() {
 
 #[tokio::test]
 async fn cold_start_502s_are_retried_within_the_budget() {
-    let pool = FakePool::start(|_, n| if n < 3 { status(502) } else { executions_ok("up\n", json!(null)) }).await;
+    let pool = FakePool::start(|_, n| {
+        if n < 3 {
+            status(502)
+        } else {
+            executions_ok("up\n", json!(null))
+        }
+    })
+    .await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let notices = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = notices.clone();
     let progress = move |n: RetryNotice| seen.lock().unwrap().push(n.reason);
     let execution = client()
-        .execute(&target, &Credentials::None, &request("1", Duration::from_secs(10)), &progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::from_secs(10)),
+            &progress,
+        )
         .await
         .unwrap();
     assert_eq!(execution.stdout, "up\n");
@@ -185,12 +262,20 @@ async fn cold_start_gives_up_at_the_budget_with_a_clear_message() {
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let started = Instant::now();
     let error = client()
-        .execute(&target, &Credentials::None, &request("1", Duration::from_secs(1)), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::from_secs(1)),
+            &no_progress,
+        )
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(matches!(error, SessionsError::NotReady { .. }), "{error}");
-    assert!(error.to_string().contains("coldStartTimeoutSeconds"), "{error}");
+    assert!(
+        error.to_string().contains("coldStartTimeoutSeconds"),
+        "{error}"
+    );
     assert!(pool.count() >= 2);
 }
 
@@ -207,7 +292,12 @@ async fn retry_after_is_honoured() {
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let started = Instant::now();
     client()
-        .execute(&target, &Credentials::None, &request("1", Duration::from_secs(10)), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::from_secs(10)),
+            &no_progress,
+        )
         .await
         .unwrap();
     let waited = started.elapsed();
@@ -220,11 +310,19 @@ async fn a_500_is_never_retried() {
     let pool = FakePool::start(|_, _| azure_error(500, "InternalServerError", "boom")).await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let error = client()
-        .execute(&target, &Credentials::None, &request("1", Duration::from_secs(10)), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::from_secs(10)),
+            &no_progress,
+        )
         .await
         .unwrap_err();
     assert_eq!(pool.count(), 1);
-    assert_eq!(error.to_string(), "the pool answered HTTP 500: InternalServerError: boom");
+    assert_eq!(
+        error.to_string(),
+        "the pool answered HTTP 500: InternalServerError: boom"
+    );
 }
 
 #[tokio::test]
@@ -240,7 +338,12 @@ async fn a_401_refreshes_the_token_once() {
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let (credentials, calls) = bearer();
     client()
-        .execute(&target, &credentials, &request("1", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &credentials,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -250,13 +353,21 @@ async fn a_401_refreshes_the_token_once() {
     let target = PoolTarget::new(&always.endpoint(), Api::Executions, None, "").unwrap();
     let (credentials, calls) = bearer();
     let error = client()
-        .execute(&target, &credentials, &request("1", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &credentials,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap_err();
     assert_eq!(always.count(), 2, "one retry with a fresh token, then stop");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert!(error.to_string().contains("az login"), "{error}");
-    assert!(error.to_string().contains("https://dynamicsessions.io"), "{error}");
+    assert!(
+        error.to_string().contains("https://dynamicsessions.io"),
+        "{error}"
+    );
     assert!(!error.to_string().contains(FAKE_TOKEN));
 }
 
@@ -266,10 +377,20 @@ async fn a_403_names_the_role() {
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let (credentials, _) = bearer();
     let error = client()
-        .execute(&target, &credentials, &request("1", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &credentials,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("Azure ContainerApps Session Executor"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("Azure ContainerApps Session Executor"),
+        "{error}"
+    );
     assert_eq!(pool.count(), 1);
 }
 
@@ -278,16 +399,32 @@ async fn a_404_says_to_check_the_endpoint() {
     let pool = FakePool::start(|_, _| status(404)).await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Custom, None, "{language}/run").unwrap();
     let error = client()
-        .execute(&target, &Credentials::None, &request("1", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap_err();
     let text = error.to_string();
-    assert!(text.contains("/python/run") && text.contains("azureSessions.endpoint") && text.contains("customPath"), "{text}");
+    assert!(
+        text.contains("/python/run")
+            && text.contains("azureSessions.endpoint")
+            && text.contains("customPath"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn a_slow_server_hits_the_timeout_and_is_not_retried() {
-    let pool = FakePool::start(|_, _| Reply::Delay(Duration::from_secs(60), Box::new(executions_ok("", json!(null))))).await;
+    let pool = FakePool::start(|_, _| {
+        Reply::Delay(
+            Duration::from_secs(60),
+            Box::new(executions_ok("", json!(null))),
+        )
+    })
+    .await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let mut req = request("1", Duration::from_secs(30));
     // The HTTP timeout is 1 s + 5 s of margin.
@@ -302,29 +439,56 @@ async fn a_slow_server_hits_the_timeout_and_is_not_retried() {
     .expect("the client gives up by itself");
     let error = outcome.unwrap_err();
     assert!(matches!(error, SessionsError::Timeout { .. }), "{error}");
-    assert!(error.to_string().contains("may still be running"), "{error}");
+    assert!(
+        error.to_string().contains("may still be running"),
+        "{error}"
+    );
     assert!(started.elapsed() >= Duration::from_secs(5));
-    assert_eq!(pool.count(), 1, "a request that timed out after it was sent is never sent again");
+    assert_eq!(
+        pool.count(),
+        1,
+        "a request that timed out after it was sent is never sent again"
+    );
 }
 
 #[tokio::test]
 async fn malformed_json_gives_a_clear_error() {
-    let pool = FakePool::start(|_, _| Reply::Raw(200, vec![], b"{\"status\": \"Succ".to_vec())).await;
+    let pool =
+        FakePool::start(|_, _| Reply::Raw(200, vec![], b"{\"status\": \"Succ".to_vec())).await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let error = client()
-        .execute(&target, &Credentials::None, &request("1", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(error, SessionsError::MalformedResponse(_)), "{error}");
+    assert!(
+        matches!(error, SessionsError::MalformedResponse(_)),
+        "{error}"
+    );
     assert!(error.to_string().contains("could not be read"), "{error}");
 }
 
 #[tokio::test]
 async fn accepts_202() {
-    let pool = FakePool::start(|_, _| Reply::Json(202, json!({"status": "Succeeded", "result": {"stdout": "x", "stderr": ""}}))).await;
+    let pool = FakePool::start(|_, _| {
+        Reply::Json(
+            202,
+            json!({"status": "Succeeded", "result": {"stdout": "x", "stderr": ""}}),
+        )
+    })
+    .await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let execution = client()
-        .execute(&target, &Credentials::None, &request("1", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap();
     assert_eq!(execution.stdout, "x");
@@ -336,17 +500,31 @@ async fn refused_connections_are_retried_then_reported() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let target = PoolTarget::new(&format!("http://127.0.0.1:{port}"), Api::Executions, None, "").unwrap();
+    let target = PoolTarget::new(
+        &format!("http://127.0.0.1:{port}"),
+        Api::Executions,
+        None,
+        "",
+    )
+    .unwrap();
     let retries = Arc::new(AtomicUsize::new(0));
     let counter = retries.clone();
     let progress = move |_: RetryNotice| {
         counter.fetch_add(1, Ordering::SeqCst);
     };
     let error = client()
-        .execute(&target, &Credentials::None, &request("1", Duration::from_millis(600)), &progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::from_millis(600)),
+            &progress,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(error, SessionsError::Unreachable { .. }), "{error}");
+    assert!(
+        matches!(error, SessionsError::Unreachable { .. }),
+        "{error}"
+    );
     assert!(error.to_string().contains("connection refused"), "{error}");
     assert!(retries.load(Ordering::SeqCst) >= 1);
 }
@@ -368,21 +546,47 @@ async fn files_and_session_calls_of_both_generations() {
     for api in [Api::Executions, Api::Legacy] {
         let target = PoolTarget::new(&pool.endpoint(), api, None, "").unwrap();
         let uploaded = c
-            .upload_file(&target, &Credentials::None, "id-1234", "data.csv", Bytes::from_static(b"a,b\n1"))
+            .upload_file(
+                &target,
+                &Credentials::None,
+                "id-1234",
+                "data.csv",
+                Bytes::from_static(b"a,b\n1"),
+            )
             .await
             .unwrap();
-        assert_eq!((uploaded.name.as_str(), uploaded.size), ("data.csv", Some(5)));
-        let files = c.list_files(&target, &Credentials::None, "id-1234").await.unwrap();
+        assert_eq!(
+            (uploaded.name.as_str(), uploaded.size),
+            ("data.csv", Some(5))
+        );
+        let files = c
+            .list_files(&target, &Credentials::None, "id-1234")
+            .await
+            .unwrap();
         assert_eq!(files[0].name, "data.csv");
-        let content = c.download_file(&target, &Credentials::None, "id-1234", "data.csv").await.unwrap();
+        let content = c
+            .download_file(&target, &Credentials::None, "id-1234", "data.csv")
+            .await
+            .unwrap();
         assert_eq!(&content[..], b"a,b\n1");
-        let session = c.get_session(&target, &Credentials::None, "id-1234").await.unwrap().unwrap();
+        let session = c
+            .get_session(&target, &Credentials::None, "id-1234")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(session.etag.as_deref(), Some("e1"));
-        c.delete_session(&target, &Credentials::None, "id-1234").await.unwrap();
+        c.delete_session(&target, &Credentials::None, "id-1234")
+            .await
+            .unwrap();
     }
     let requests = pool.requests();
     let upload = requests.iter().find(|r| r.path == "/files/upload").unwrap();
-    assert!(upload.header("content-type").unwrap().starts_with("multipart/form-data"));
+    assert!(
+        upload
+            .header("content-type")
+            .unwrap()
+            .starts_with("multipart/form-data")
+    );
     assert!(String::from_utf8_lossy(&upload.body).contains("name=\"file\"; filename=\"data.csv\""));
     let delete = requests.iter().find(|r| r.method == "DELETE").unwrap();
     assert_eq!(delete.query["api-version"], "2025-10-02-preview");
@@ -395,8 +599,16 @@ async fn oversized_answers_are_refused_without_reading_them_whole() {
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let error = client()
         .with_max_response_bytes(1 << 20)
-        .execute(&target, &Credentials::None, &request("1", Duration::ZERO), &no_progress)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(error, SessionsError::ResponseTooLarge { .. }), "{error}");
+    assert!(
+        matches!(error, SessionsError::ResponseTooLarge { .. }),
+        "{error}"
+    );
 }

@@ -27,7 +27,9 @@ fn fake_az(dir: &Path, lifetime: i64) {
 }
 
 fn calls(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("calls")).map(|t| t.lines().count()).unwrap_or(0)
+    std::fs::read_to_string(dir.join("calls"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,7 +55,10 @@ async fn az_is_called_once_for_many_runs_and_again_when_the_token_expires() {
             timeout: Duration::from_secs(10),
             cold_start_budget: Duration::ZERO,
         };
-        client.execute(&target, &credentials, &request, &|_| {}).await.unwrap();
+        client
+            .execute(&target, &credentials, &request, &|_| {})
+            .await
+            .unwrap();
     };
     // Five at once, then five more one after another.
     let concurrent: Vec<_> = (0..5)
@@ -65,12 +70,25 @@ async fn az_is_called_once_for_many_runs_and_again_when_the_token_expires() {
     for _ in 0..5 {
         run(client.clone(), credentials.clone(), target.clone()).await;
     }
-    assert_eq!(calls(long.path()), 1, "ten runs, five of them concurrent, call az exactly once");
+    assert_eq!(
+        calls(long.path()),
+        1,
+        "ten runs, five of them concurrent, call az exactly once"
+    );
     assert_eq!(pool.count(), 10);
-    assert!(pool.requests().iter().all(|r| r.header("authorization").as_deref() == Some(&format!("Bearer {FAKE_TOKEN}"))));
+    assert!(
+        pool.requests()
+            .iter()
+            .all(|r| r.header("authorization").as_deref() == Some(&format!("Bearer {FAKE_TOKEN}")))
+    );
 
     // A token that expires within five minutes is fetched again on the next run.
-    unsafe { std::env::set_var("PATH", format!("{}:{original_path}", short.path().display())) };
+    unsafe {
+        std::env::set_var(
+            "PATH",
+            format!("{}:{original_path}", short.path().display()),
+        )
+    };
     let credentials = Credentials::for_mode(AuthMode::AzureCli);
     for _ in 0..3 {
         run(client.clone(), credentials.clone(), target.clone()).await;
@@ -79,7 +97,11 @@ async fn az_is_called_once_for_many_runs_and_again_when_the_token_expires() {
 
     // No az at all: the error lists what was tried and how to sign in.
     unsafe { std::env::set_var("PATH", "/nonexistent") };
-    let error = Credentials::for_mode(AuthMode::Auto).token().await.unwrap_err().to_string();
+    let error = Credentials::for_mode(AuthMode::Auto)
+        .token()
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("AzureCliCredential"), "{error}");
     assert!(error.contains("AzureDeveloperCliCredential"), "{error}");
     assert!(error.contains("az login"), "{error}");

@@ -62,19 +62,32 @@ impl Inner {
     pub(super) fn initialize(&self, params: &InitializeParams) {
         let mut config = lock(&self.config);
         let caps = &params.capabilities;
-        config.supports_configuration = caps.workspace.as_ref().and_then(|w| w.configuration).unwrap_or(false);
+        config.supports_configuration = caps
+            .workspace
+            .as_ref()
+            .and_then(|w| w.configuration)
+            .unwrap_or(false);
         config.supports_code_lens_refresh = caps
             .workspace
             .as_ref()
             .and_then(|w| w.code_lens.as_ref())
             .and_then(|c| c.refresh_support)
             .unwrap_or(false);
-        config.supports_progress = caps.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
+        config.supports_progress = caps
+            .window
+            .as_ref()
+            .and_then(|w| w.work_done_progress)
+            .unwrap_or(false);
         let mut folders: Vec<(String, PathBuf)> = params
             .workspace_folders
             .iter()
             .flatten()
-            .filter_map(|f| Some((f.uri.as_str().to_owned(), f.uri.to_file_path()?.into_owned())))
+            .filter_map(|f| {
+                Some((
+                    f.uri.as_str().to_owned(),
+                    f.uri.to_file_path()?.into_owned(),
+                ))
+            })
             .collect();
         #[allow(deprecated)]
         if folders.is_empty()
@@ -85,7 +98,8 @@ impl Inner {
         }
         config.folders = folders;
         let options = params.initialization_options.clone().unwrap_or(Value::Null);
-        config.client_tokens = options.get("tokenProvider").and_then(Value::as_str) == Some("client");
+        config.client_tokens =
+            options.get("tokenProvider").and_then(Value::as_str) == Some("client");
         let (settings, errors) = Settings::from_json(&options);
         config.global = settings;
         drop(config);
@@ -95,7 +109,9 @@ impl Inner {
     pub(super) fn folders_changed(&self, event: WorkspaceFoldersChangeEvent) {
         let mut config = lock(&self.config);
         for removed in &event.removed {
-            config.folders.retain(|(uri, _)| uri != removed.uri.as_str());
+            config
+                .folders
+                .retain(|(uri, _)| uri != removed.uri.as_str());
             config.per_folder.remove(removed.uri.as_str());
         }
         for added in event.added {
@@ -113,7 +129,13 @@ impl Inner {
             return; // a bare "something changed": the pull that follows reads it
         }
         let (resolved, errors) = Settings::from_json(section);
-        lock(&self.config).global = resolved;
+        {
+            // Folder settings pulled before are stale now; the pull that follows refreshes them,
+            // and until it answers the pushed settings apply (a change applies to the next run).
+            let mut config = lock(&self.config);
+            config.global = resolved;
+            config.per_folder.clear();
+        }
         self.report_setting_errors(errors);
         self.runtime.settings_changed();
     }
@@ -201,7 +223,10 @@ impl Inner {
             let client = self.client.clone();
             tokio::spawn(async move {
                 client
-                    .show_message(MessageType::WARNING, format!("Azure Sessions: invalid setting {text}"))
+                    .show_message(
+                        MessageType::WARNING,
+                        format!("Azure Sessions: invalid setting {text}"),
+                    )
                     .await
             });
         }

@@ -64,12 +64,22 @@ impl Documents {
 
     /// Applies changes in order. A version older than the one held is ignored (out-of-order
     /// delivery), and so is a change for a document that is not open.
-    pub fn change(&mut self, uri: &str, version: i32, changes: Vec<TextDocumentContentChangeEvent>) -> Vec<LineEdit> {
+    pub fn change(
+        &mut self,
+        uri: &str,
+        version: i32,
+        changes: Vec<TextDocumentContentChangeEvent>,
+    ) -> Vec<LineEdit> {
         let Some(doc) = self.docs.get_mut(uri) else {
             return Vec::new();
         };
         if version < doc.version {
-            tracing::debug!(uri, version, held = doc.version, "ignoring an out-of-order change");
+            tracing::debug!(
+                uri,
+                version,
+                held = doc.version,
+                "ignoring an out-of-order change"
+            );
             return Vec::new();
         }
         let mut edits = Vec::new();
@@ -96,16 +106,20 @@ pub fn offset_of(text: &str, line: u32, character: u32) -> usize {
             None => return text.len(),
         }
     }
-    let end = text[start..].find('\n').map(|i| start + i).unwrap_or(text.len());
+    let end = text[start..]
+        .find('\n')
+        .map(|i| start + i)
+        .unwrap_or(text.len());
     start + utf16_to_byte(&text[start..end], character)
 }
 
 fn apply_range(text: &mut String, range: Range, new_text: &str) -> LineEdit {
-    let (start, end) = if (range.start.line, range.start.character) <= (range.end.line, range.end.character) {
-        (range.start, range.end)
-    } else {
-        (range.end, range.start)
-    };
+    let (start, end) =
+        if (range.start.line, range.start.character) <= (range.end.line, range.end.character) {
+            (range.start, range.end)
+        } else {
+            (range.end, range.start)
+        };
     let from = offset_of(text, start.line, start.character);
     let to = offset_of(text, end.line, end.character).max(from);
     // Lines actually touched (positions past the end are clamped).
@@ -123,8 +137,13 @@ fn apply_range(text: &mut String, range: Range, new_text: &str) -> LineEdit {
 fn diff_lines(old: &str, new: &str) -> LineEdit {
     let old_lines: Vec<&str> = old.split('\n').collect();
     let new_lines: Vec<&str> = new.split('\n').collect();
-    let prefix = old_lines.iter().zip(&new_lines).take_while(|(a, b)| a == b).count();
-    let max_suffix = old_lines.len().min(new_lines.len()) - prefix.min(old_lines.len().min(new_lines.len()));
+    let prefix = old_lines
+        .iter()
+        .zip(&new_lines)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let max_suffix =
+        old_lines.len().min(new_lines.len()) - prefix.min(old_lines.len().min(new_lines.len()));
     let suffix = old_lines
         .iter()
         .rev()
@@ -177,7 +196,14 @@ mod tests {
         docs.open("u", "a\nb\nc\n".into(), 1, "python".into());
         let edits = docs.change("u", 2, vec![change(1, 1, 1, 1, "x\ny")]);
         assert_eq!(docs.get("u").unwrap().text, "a\nbx\ny\nc\n");
-        assert_eq!(edits, vec![LineEdit { first: 1, last: 1, new_count: 2 }]);
+        assert_eq!(
+            edits,
+            vec![LineEdit {
+                first: 1,
+                last: 1,
+                new_count: 2
+            }]
+        );
         assert_eq!(edits[0].delta(), 1);
     }
 
@@ -185,7 +211,10 @@ mod tests {
     fn out_of_order_versions_are_ignored() {
         let mut docs = Documents::default();
         docs.open("u", "a".into(), 5, "python".into());
-        assert!(docs.change("u", 3, vec![change(0, 0, 0, 1, "z")]).is_empty());
+        assert!(
+            docs.change("u", 3, vec![change(0, 0, 0, 1, "z")])
+                .is_empty()
+        );
         assert_eq!(docs.get("u").unwrap().text, "a");
     }
 
@@ -201,8 +230,29 @@ mod tests {
 
     #[test]
     fn full_changes_give_the_differing_region() {
-        assert_eq!(diff_lines("a\nb\nc", "a\nB\nc"), LineEdit { first: 1, last: 1, new_count: 1 });
-        assert_eq!(diff_lines("a\nb\nc", "a\nb\nx\nc"), LineEdit { first: 2, last: 2, new_count: 2 });
-        assert_eq!(diff_lines("a\nb\nc", "a\nc"), LineEdit { first: 1, last: 1, new_count: 0 });
+        assert_eq!(
+            diff_lines("a\nb\nc", "a\nB\nc"),
+            LineEdit {
+                first: 1,
+                last: 1,
+                new_count: 1
+            }
+        );
+        assert_eq!(
+            diff_lines("a\nb\nc", "a\nb\nx\nc"),
+            LineEdit {
+                first: 2,
+                last: 2,
+                new_count: 2
+            }
+        );
+        assert_eq!(
+            diff_lines("a\nb\nc", "a\nc"),
+            LineEdit {
+                first: 1,
+                last: 1,
+                new_count: 0
+            }
+        );
     }
 }

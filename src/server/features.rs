@@ -9,7 +9,10 @@ use crate::code;
 
 impl Inner {
     pub(super) fn code_actions(&self, uri: &Uri, range: Range) -> Vec<CodeActionOrCommand> {
-        let Some(text) = lock(&self.documents).get(uri.as_str()).map(|d| d.text.clone()) else {
+        let Some(text) = lock(&self.documents)
+            .get(uri.as_str())
+            .map(|d| d.text.clone())
+        else {
             return Vec::new();
         };
         let settings = lock(&self.config).settings_for(uri.as_str());
@@ -17,12 +20,19 @@ impl Inner {
         let mut action = |title: String, command: &str, argument: serde_json::Value| {
             actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
-                command: Some(Command::new(title, command.to_owned(), Some(vec![argument]))),
+                command: Some(Command::new(
+                    title,
+                    command.to_owned(),
+                    Some(vec![argument]),
+                )),
                 ..Default::default()
             }));
         };
         let selection_title = if range.start == range.end {
-            format!("Run line {} in Azure session", range.start.line.saturating_add(1))
+            format!(
+                "Run line {} in Azure session",
+                range.start.line.saturating_add(1)
+            )
         } else {
             "Run selection in Azure session".to_owned()
         };
@@ -34,12 +44,19 @@ impl Inner {
                 json!({ "uri": uri, "position": range.start }),
             );
         }
-        action("Run file in Azure session".to_owned(), RUN, json!({ "uri": uri }));
+        action(
+            "Run file in Azure session".to_owned(),
+            RUN,
+            json!({ "uri": uri }),
+        );
         actions
     }
 
     pub(super) fn code_lenses(&self, uri: &Uri) -> Vec<CodeLens> {
-        let Some(text) = lock(&self.documents).get(uri.as_str()).map(|d| d.text.clone()) else {
+        let Some(text) = lock(&self.documents)
+            .get(uri.as_str())
+            .map(|d| d.text.clone())
+        else {
             return Vec::new();
         };
         let settings = lock(&self.config).settings_for(uri.as_str());
@@ -51,14 +68,19 @@ impl Inner {
                 command: Some(Command::new(
                     "▶ Run cell".to_owned(),
                     RUN_CELL.to_owned(),
-                    Some(vec![json!({ "uri": uri, "position": Position::new(line, 0) })]),
+                    Some(vec![
+                        json!({ "uri": uri, "position": Position::new(line, 0) }),
+                    ]),
                 )),
                 data: None,
             })
             .collect();
         for mark in lock(&self.marks).for_doc(uri.as_str()) {
             if let Some(lens) = &mark.lens {
-                let range = Range::new(Position::new(mark.first_line, 0), Position::new(mark.last_line, u32::MAX));
+                let range = Range::new(
+                    Position::new(mark.first_line, 0),
+                    Position::new(mark.last_line, u32::MAX),
+                );
                 lenses.push(CodeLens {
                     range: at_line(mark.first_line),
                     command: Some(Command::new(
@@ -75,11 +97,9 @@ impl Inner {
 
     pub(super) fn hover(&self, uri: &Uri, position: Position) -> Option<Hover> {
         let marks = lock(&self.marks);
-        let mark = marks
-            .for_doc(uri.as_str())
-            .iter()
-            .rev()
-            .find(|m| m.hover.is_some() && m.first_line <= position.line && position.line <= m.last_line)?;
+        let mark = marks.for_doc(uri.as_str()).iter().rev().find(|m| {
+            m.hover.is_some() && m.first_line <= position.line && position.line <= m.last_line
+        })?;
         Some(Hover {
             contents: HoverContents::Markup(MarkupContent {
                 kind: MarkupKind::Markdown,

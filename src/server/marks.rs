@@ -110,7 +110,8 @@ impl Marks {
             let shift = |line: u32| (line as i64 + delta).max(0) as u32;
             for mark in marks.iter_mut() {
                 let before = mark.diagnostics.len();
-                mark.diagnostics.retain(|d| d.line < edit.first || d.line > edit.last);
+                mark.diagnostics
+                    .retain(|d| d.line < edit.first || d.line > edit.last);
                 changed |= mark.diagnostics.len() != before;
                 for d in &mut mark.diagnostics {
                     if d.line > edit.last {
@@ -139,7 +140,9 @@ impl Marks {
                 }
             }
             // A mark whose lines were all deleted goes away.
-            marks.retain(|m| !(edit.new_count == 0 && m.first_line >= edit.first && m.last_line <= edit.last));
+            marks.retain(|m| {
+                !(edit.new_count == 0 && m.first_line >= edit.first && m.last_line <= edit.last)
+            });
         }
         changed
     }
@@ -182,14 +185,43 @@ mod tests {
     fn edits_drop_diagnostics_on_edited_lines_and_move_the_rest() {
         let mut marks = Marks::default();
         marks.begin("u", 1, 0, 9);
-        marks.finish("u", 1, 0, "✗".into(), String::new(), vec![error(2), error(5)]);
+        marks.finish(
+            "u",
+            1,
+            0,
+            "✗".into(),
+            String::new(),
+            vec![error(2), error(5)],
+        );
         // Two lines inserted at line 3 (line 3 replaced by three lines).
-        assert!(marks.apply_edits("u", &[LineEdit { first: 3, last: 3, new_count: 3 }]));
-        let lines: Vec<u32> = marks.for_doc("u")[0].diagnostics.iter().map(|d| d.line).collect();
+        assert!(marks.apply_edits(
+            "u",
+            &[LineEdit {
+                first: 3,
+                last: 3,
+                new_count: 3
+            }]
+        ));
+        let lines: Vec<u32> = marks.for_doc("u")[0]
+            .diagnostics
+            .iter()
+            .map(|d| d.line)
+            .collect();
         assert_eq!(lines, vec![2, 7]);
         // Editing line 2 drops its diagnostic.
-        marks.apply_edits("u", &[LineEdit { first: 2, last: 2, new_count: 1 }]);
-        let lines: Vec<u32> = marks.for_doc("u")[0].diagnostics.iter().map(|d| d.line).collect();
+        marks.apply_edits(
+            "u",
+            &[LineEdit {
+                first: 2,
+                last: 2,
+                new_count: 1,
+            }],
+        );
+        let lines: Vec<u32> = marks.for_doc("u")[0]
+            .diagnostics
+            .iter()
+            .map(|d| d.line)
+            .collect();
         assert_eq!(lines, vec![7]);
     }
 
@@ -197,7 +229,14 @@ mod tests {
     fn results_of_a_run_follow_lines_inserted_above_it_meanwhile() {
         let mut marks = Marks::default();
         marks.begin("u", 1, 10, 12);
-        marks.apply_edits("u", &[LineEdit { first: 0, last: 0, new_count: 3 }]);
+        marks.apply_edits(
+            "u",
+            &[LineEdit {
+                first: 0,
+                last: 0,
+                new_count: 3,
+            }],
+        );
         assert!(marks.finish("u", 1, 10, "✗".into(), String::new(), vec![error(11)]));
         assert_eq!(marks.for_doc("u")[0].diagnostics[0].line, 13);
     }
@@ -206,7 +245,14 @@ mod tests {
     fn a_run_edited_inside_while_running_is_stale() {
         let mut marks = Marks::default();
         marks.begin("u", 1, 10, 12);
-        marks.apply_edits("u", &[LineEdit { first: 11, last: 11, new_count: 1 }]);
+        marks.apply_edits(
+            "u",
+            &[LineEdit {
+                first: 11,
+                last: 11,
+                new_count: 1,
+            }],
+        );
         assert!(!marks.finish("u", 1, 10, "✗".into(), String::new(), vec![error(11)]));
     }
 }

@@ -71,13 +71,20 @@ pub fn build(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::
             marks: Mutex::default(),
             config: Mutex::default(),
             sessions: Mutex::default(),
-            runtime: runner::Runtime::new(options.state_dir.unwrap_or_else(crate::identity::default_state_dir)),
+            runtime: runner::Runtime::new(
+                options
+                    .state_dir
+                    .unwrap_or_else(crate::identity::default_state_dir),
+            ),
             progress_cancels: Mutex::default(),
             next_id: AtomicU64::new(0),
         }),
     })
     .custom_method("azure-sessions/output", Backend::output)
-    .custom_method("window/workDoneProgress/cancel", Backend::work_done_progress_cancel)
+    .custom_method(
+        "window/workDoneProgress/cancel",
+        Backend::work_done_progress_cancel,
+    )
     .finish()
 }
 
@@ -131,11 +138,13 @@ impl LanguageServer for Backend {
         self.inner.initialize(&params);
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
-                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-                    open_close: Some(true),
-                    change: Some(TextDocumentSyncKind::INCREMENTAL),
-                    ..Default::default()
-                })),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..Default::default()
+                    },
+                )),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
                 code_lens_provider: Some(CodeLensOptions {
                     resolve_provider: Some(false),
@@ -185,7 +194,11 @@ impl LanguageServer for Backend {
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let uri = params.text_document.uri;
-        let edits = lock(&self.inner.documents).change(uri.as_str(), params.text_document.version, params.content_changes);
+        let edits = lock(&self.inner.documents).change(
+            uri.as_str(),
+            params.text_document.version,
+            params.content_changes,
+        );
         if !edits.is_empty() && lock(&self.inner.marks).apply_edits(uri.as_str(), &edits) {
             let inner = self.inner.clone();
             tokio::spawn(async move { inner.publish_marks(&uri).await });
@@ -196,7 +209,10 @@ impl LanguageServer for Backend {
         let uri = params.text_document.uri;
         lock(&self.inner.documents).close(uri.as_str());
         lock(&self.inner.marks).close(uri.as_str());
-        self.inner.client.publish_diagnostics(uri, Vec::new(), None).await;
+        self.inner
+            .client
+            .publish_diagnostics(uri, Vec::new(), None)
+            .await;
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
@@ -212,7 +228,10 @@ impl LanguageServer for Backend {
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        Ok(Some(self.inner.code_actions(&params.text_document.uri, params.range)))
+        Ok(Some(
+            self.inner
+                .code_actions(&params.text_document.uri, params.range),
+        ))
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
@@ -221,7 +240,9 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let position = params.text_document_position_params;
-        Ok(self.inner.hover(&position.text_document.uri, position.position))
+        Ok(self
+            .inner
+            .hover(&position.text_document.uri, position.position))
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
@@ -237,16 +258,37 @@ impl LanguageServer for Backend {
                 let args: RunCellArgs = parse_args(RUN_CELL, args, r#"{"uri", "position"}"#)?;
                 to_value(inner.run_cell(args, token).await?)
             }
-            RESET_SESSION => inner.reset_session(parse_args(RESET_SESSION, args, r#"{"uri"?}"#)?).await?,
-            SESSION_INFO => inner.session_info(parse_args(SESSION_INFO, args, r#"{"uri"?}"#)?)?,
-            UPLOAD_FILE => inner.upload_file(parse_args(UPLOAD_FILE, args, r#"{"uri", "remoteName"?}"#)?).await?,
-            LIST_FILES => inner.list_files(parse_args(LIST_FILES, args, r#"{"uri"?}"#)?).await?,
-            DOWNLOAD_FILE => {
+            RESET_SESSION => {
                 inner
-                    .download_file(parse_args(DOWNLOAD_FILE, args, r#"{"remoteName", "targetUri", "uri"?}"#)?)
+                    .reset_session(parse_args(RESET_SESSION, args, r#"{"uri"?}"#)?)
                     .await?
             }
-            other => return Err(invalid_params(format!("unknown command {other:?}; known: {}", COMMANDS.join(", ")))),
+            SESSION_INFO => inner.session_info(parse_args(SESSION_INFO, args, r#"{"uri"?}"#)?)?,
+            UPLOAD_FILE => {
+                inner
+                    .upload_file(parse_args(UPLOAD_FILE, args, r#"{"uri", "remoteName"?}"#)?)
+                    .await?
+            }
+            LIST_FILES => {
+                inner
+                    .list_files(parse_args(LIST_FILES, args, r#"{"uri"?}"#)?)
+                    .await?
+            }
+            DOWNLOAD_FILE => {
+                inner
+                    .download_file(parse_args(
+                        DOWNLOAD_FILE,
+                        args,
+                        r#"{"remoteName", "targetUri", "uri"?}"#,
+                    )?)
+                    .await?
+            }
+            other => {
+                return Err(invalid_params(format!(
+                    "unknown command {other:?}; known: {}",
+                    COMMANDS.join(", ")
+                )));
+            }
         };
         Ok(Some(value))
     }

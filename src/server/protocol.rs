@@ -62,7 +62,11 @@ pub struct DownloadArgs {
 }
 
 /// Reads a command's single object argument; anything else is `InvalidParams` saying what was expected.
-pub fn parse_args<T: DeserializeOwned>(command: &str, arguments: &[Value], expected: &str) -> jsonrpc::Result<T> {
+pub fn parse_args<T: DeserializeOwned>(
+    command: &str,
+    arguments: &[Value],
+    expected: &str,
+) -> jsonrpc::Result<T> {
     let argument = match arguments {
         [] => Value::Object(Default::default()),
         [one] => one.clone(),
@@ -73,7 +77,8 @@ pub fn parse_args<T: DeserializeOwned>(command: &str, arguments: &[Value], expec
             )));
         }
     };
-    serde_json::from_value(argument).map_err(|e| invalid_params(format!("{command} expects {expected}: {e}")))
+    serde_json::from_value(argument)
+        .map_err(|e| invalid_params(format!("{command} expects {expected}: {e}")))
 }
 
 pub fn invalid_params(message: impl Into<String>) -> jsonrpc::Error {
@@ -193,13 +198,25 @@ mod tests {
     fn missing_and_mistyped_arguments_are_invalid_params() {
         let error = parse_args::<RunArgs>(RUN, &[], "{uri, range?}").unwrap_err();
         assert_eq!(error.code, jsonrpc::ErrorCode::InvalidParams);
-        assert!(error.message.contains("missing field `uri`"), "{}", error.message);
+        assert!(
+            error.message.contains("missing field `uri`"),
+            "{}",
+            error.message
+        );
         let error = parse_args::<RunArgs>(RUN, &[json!({"uri": 3})], "{uri}").unwrap_err();
         assert_eq!(error.code, jsonrpc::ErrorCode::InvalidParams);
         let negative = json!({"uri": "file:///a.py", "range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": 0}}});
         assert!(parse_args::<RunArgs>(RUN, &[negative], "{uri}").is_err());
-        assert!(parse_args::<RunArgs>(RUN, &[json!({"uri": "file:///a.py"}), json!(1)], "{uri}").is_err());
-        let ok = parse_args::<RunArgs>(RUN, &[json!({"uri": "file:///a.py", "stdin": "x"})], "{uri}").unwrap();
+        assert!(
+            parse_args::<RunArgs>(RUN, &[json!({"uri": "file:///a.py"}), json!(1)], "{uri}")
+                .is_err()
+        );
+        let ok = parse_args::<RunArgs>(
+            RUN,
+            &[json!({"uri": "file:///a.py", "stdin": "x"})],
+            "{uri}",
+        )
+        .unwrap();
         assert_eq!(ok.stdin.as_deref(), Some("x"));
     }
 
@@ -211,7 +228,11 @@ mod tests {
             stderr: "boom".into(),
             result: Value::Null,
             execution_time_ms: Some(3),
-            error: Some(RunError { kind: "ZeroDivisionError".into(), message: "division by zero".into(), line: Some(41) }),
+            error: Some(RunError {
+                kind: "ZeroDivisionError".into(),
+                message: "division by zero".into(),
+                line: Some(41),
+            }),
             output_uri: "azure-sessions://output/x.log".into(),
         };
         let value = serde_json::to_value(&outcome).unwrap();

@@ -22,8 +22,8 @@ use crate::code::{self, Pos, Snippet, Target};
 use crate::identity::IdentityStore;
 use crate::pool::{Language, LocalPool, PoolOptions};
 use crate::sessions::{
-    ExecuteRequest, Execution, ExecutionStatus, HttpOptions, PoolTarget, RetryNotice, SessionsClient,
-    SessionsError,
+    ExecuteRequest, Execution, ExecutionStatus, HttpOptions, PoolTarget, RetryNotice,
+    SessionsClient, SessionsError,
 };
 use crate::settings::{DiagnosticsLevel, Endpoint, Settings};
 use crate::traceback;
@@ -90,14 +90,20 @@ impl Runtime {
         Ok(client)
     }
 
-    fn credentials(&self, mode: AuthMode, editor: Option<&tower_lsp_server::Client>) -> Credentials {
+    fn credentials(
+        &self,
+        mode: AuthMode,
+        editor: Option<&tower_lsp_server::Client>,
+    ) -> Credentials {
         if mode == AuthMode::None {
             return Credentials::None;
         }
         if let Some(client) = editor {
             return lock(&self.editor_credentials)
                 .get_or_insert_with(|| {
-                    Credentials::Bearer(Arc::new(TokenCache::new(Arc::new(EditorTokens(client.clone())))))
+                    Credentials::Bearer(Arc::new(TokenCache::new(Arc::new(EditorTokens(
+                        client.clone(),
+                    )))))
                 })
                 .clone();
         }
@@ -109,7 +115,10 @@ impl Runtime {
 
     /// The endpoint of the local pool for a language, started on first use.
     async fn local_pool(&self, language: Language) -> Result<String, String> {
-        let cell = lock(&self.local_pools).entry(language.as_str()).or_default().clone();
+        let cell = lock(&self.local_pools)
+            .entry(language.as_str())
+            .or_default()
+            .clone();
         let pool = cell
             .get_or_try_init(|| async {
                 LocalPool::start(PoolOptions {
@@ -129,7 +138,8 @@ impl Runtime {
     }
 
     pub async fn shutdown(&self) {
-        let pools: Vec<Arc<OnceCell<LocalPool>>> = lock(&self.local_pools).drain().map(|(_, p)| p).collect();
+        let pools: Vec<Arc<OnceCell<LocalPool>>> =
+            lock(&self.local_pools).drain().map(|(_, p)| p).collect();
         for pool in pools {
             if let Ok(cell) = Arc::try_unwrap(pool)
                 && let Some(pool) = cell.into_inner()
@@ -144,16 +154,31 @@ impl Runtime {
 struct EditorTokens(tower_lsp_server::Client);
 
 impl crate::auth::TokenSource for EditorTokens {
-    fn fetch(&self) -> futures::future::BoxFuture<'static, Result<crate::auth::AccessToken, crate::auth::AuthError>> {
+    fn fetch(
+        &self,
+    ) -> futures::future::BoxFuture<'static, Result<crate::auth::AccessToken, crate::auth::AuthError>>
+    {
         let client = self.0.clone();
         Box::pin(async move {
             let params = GetAccessTokenParams {
                 scopes: vec![crate::auth::SCOPE.to_owned()],
             };
-            let answer = tokio::time::timeout(Duration::from_secs(120), client.send_request::<GetAccessToken>(params))
-                .await
-                .map_err(|_| crate::auth::AuthError::Other("the editor did not hand over a token within 120 s".into()))?
-                .map_err(|e| crate::auth::AuthError::Other(format!("the editor could not sign in: {}", e.message)))?;
+            let answer = tokio::time::timeout(
+                Duration::from_secs(120),
+                client.send_request::<GetAccessToken>(params),
+            )
+            .await
+            .map_err(|_| {
+                crate::auth::AuthError::Other(
+                    "the editor did not hand over a token within 120 s".into(),
+                )
+            })?
+            .map_err(|e| {
+                crate::auth::AuthError::Other(format!(
+                    "the editor could not sign in: {}",
+                    e.message
+                ))
+            })?;
             let expires = time::OffsetDateTime::from_unix_timestamp(answer.expires_on)
                 .unwrap_or_else(|_| time::OffsetDateTime::now_utc() + time::Duration::minutes(10));
             Ok(crate::auth::AccessToken::new(answer.token, expires))
@@ -201,7 +226,11 @@ impl Inner {
         tracing::warn!("{message}");
         let client = self.client.clone();
         let shown = message.clone();
-        tokio::spawn(async move { client.show_message(MessageType::ERROR, format!("Azure Sessions: {shown}")).await });
+        tokio::spawn(async move {
+            client
+                .show_message(MessageType::ERROR, format!("Azure Sessions: {shown}"))
+                .await
+        });
         request_failed(message)
     }
 
@@ -213,17 +242,29 @@ impl Inner {
         let path = uri
             .to_file_path()
             .ok_or_else(|| invalid_params(format!("{} is not open in the editor", uri.as_str())))?;
-        let meta = std::fs::metadata(&path)
-            .map_err(|e| invalid_params(format!("{} is not open and cannot be read: {e}", path.display())))?;
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            invalid_params(format!(
+                "{} is not open and cannot be read: {e}",
+                path.display()
+            ))
+        })?;
         if !meta.is_file() || meta.len() > MAX_UPLOAD_BYTES {
-            return Err(invalid_params(format!("{} is not a file that can run", path.display())));
+            return Err(invalid_params(format!(
+                "{} is not a file that can run",
+                path.display()
+            )));
         }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| invalid_params(format!("{} cannot be read as text: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            invalid_params(format!("{} cannot be read as text: {e}", path.display()))
+        })?;
         Ok((text, String::new(), 0))
     }
 
-    pub(super) async fn run(self: &Arc<Self>, args: RunArgs, token: Option<ProgressToken>) -> jsonrpc::Result<RunOutcome> {
+    pub(super) async fn run(
+        self: &Arc<Self>,
+        args: RunArgs,
+        token: Option<ProgressToken>,
+    ) -> jsonrpc::Result<RunOutcome> {
         let target = match args.range {
             None => Target::File,
             Some(range) => Target::Range(pos(range.start), pos(range.end)),
@@ -231,8 +272,13 @@ impl Inner {
         self.run_target(args.uri, target, args.stdin, token).await
     }
 
-    pub(super) async fn run_cell(self: &Arc<Self>, args: RunCellArgs, token: Option<ProgressToken>) -> jsonrpc::Result<RunOutcome> {
-        self.run_target(args.uri, Target::Cell(args.position.line), None, token).await
+    pub(super) async fn run_cell(
+        self: &Arc<Self>,
+        args: RunCellArgs,
+        token: Option<ProgressToken>,
+    ) -> jsonrpc::Result<RunOutcome> {
+        self.run_target(args.uri, Target::Cell(args.position.line), None, token)
+            .await
     }
 
     async fn run_target(
@@ -294,7 +340,9 @@ impl Inner {
         if !queued {
             return Err(self.fail("the session's queue has stopped; restart the server".to_owned()));
         }
-        let outcome = answer.await.unwrap_or_else(|_| Err(request_cancelled("the run was cancelled before it started")));
+        let outcome = answer
+            .await
+            .unwrap_or_else(|_| Err(request_cancelled("the run was cancelled before it started")));
         if let Some(token) = &token {
             lock(&self.progress_cancels).remove(&token_key(token));
         }
@@ -302,7 +350,11 @@ impl Inner {
     }
 
     /// The editor's token for this request, or one we create when the editor supports progress.
-    async fn progress_token(&self, given: Option<ProgressToken>, run_id: u64) -> Option<ProgressToken> {
+    async fn progress_token(
+        &self,
+        given: Option<ProgressToken>,
+        run_id: u64,
+    ) -> Option<ProgressToken> {
         if given.is_some() {
             return given;
         }
@@ -323,18 +375,39 @@ impl Inner {
             Endpoint::NotConfigured => return Err(SessionsError::NotConfigured.to_string()),
             Endpoint::Local => {
                 let language: Language = language.parse().map_err(|_| {
-                    format!("the local pool runs python and javascript; this document is {language}")
+                    format!(
+                        "the local pool runs python and javascript; this document is {language}"
+                    )
                 })?;
-                (self.runtime.local_pool(language).await?, Credentials::None, "local pool".to_owned())
+                (
+                    self.runtime.local_pool(language).await?,
+                    Credentials::None,
+                    "local pool".to_owned(),
+                )
             }
             Endpoint::Remote(url) => {
-                let editor = lock(&self.config).client_tokens.then(|| self.client.clone());
-                (url.clone(), self.runtime.credentials(settings.auth, editor.as_ref()), String::new())
+                let editor = lock(&self.config)
+                    .client_tokens
+                    .then(|| self.client.clone());
+                (
+                    url.clone(),
+                    self.runtime.credentials(settings.auth, editor.as_ref()),
+                    String::new(),
+                )
             }
         };
-        let target = PoolTarget::new(&endpoint, settings.api, settings.api_version.as_deref(), &settings.custom_path)
-            .map_err(|e| e.to_string())?;
-        let label = if label.is_empty() { target.host().to_owned() } else { label };
+        let target = PoolTarget::new(
+            &endpoint,
+            settings.api,
+            settings.api_version.as_deref(),
+            &settings.custom_path,
+        )
+        .map_err(|e| e.to_string())?;
+        let label = if label.is_empty() {
+            target.host().to_owned()
+        } else {
+            label
+        };
         Ok(Resolved {
             target,
             credentials,
@@ -368,12 +441,31 @@ impl Inner {
             ),
             None => None,
         };
-        self.status(uri.as_str(), "running", &format!("Running {what}")).await;
+        self.status(uri.as_str(), "running", &format!("Running {what}"))
+            .await;
 
-        let outcome = self.execute_inner(session, settings, uri, language, snippet, stdin, run_id, &file, progress.as_ref()).await;
+        let outcome = self
+            .execute_inner(
+                session,
+                settings,
+                uri,
+                language,
+                snippet,
+                stdin,
+                run_id,
+                &file,
+                progress.as_ref(),
+            )
+            .await;
         if let Some(progress) = progress {
             let message = match &outcome {
-                Ok(o) => format!("{} {}", o.status, o.execution_time_ms.map(transcript::format_duration_ms).unwrap_or_default()),
+                Ok(o) => format!(
+                    "{} {}",
+                    o.status,
+                    o.execution_time_ms
+                        .map(transcript::format_duration_ms)
+                        .unwrap_or_default()
+                ),
                 Err(_) => "Could not run".to_owned(),
             };
             progress.finish_with_message(message).await;
@@ -392,12 +484,21 @@ impl Inner {
         stdin: Option<&str>,
         run_id: u64,
         file: &str,
-        progress: Option<&tower_lsp_server::OngoingProgress<tower_lsp_server::Unbounded, tower_lsp_server::Cancellable>>,
+        progress: Option<
+            &tower_lsp_server::OngoingProgress<
+                tower_lsp_server::Unbounded,
+                tower_lsp_server::Cancellable,
+            >,
+        >,
     ) -> jsonrpc::Result<RunOutcome> {
         let started_at = transcript::now_string();
         let resolved = match self.resolve(settings, language).await {
             Ok(resolved) => resolved,
-            Err(message) => return Err(self.could_not_run(session, uri, run_id, snippet, file, message).await),
+            Err(message) => {
+                return Err(self
+                    .could_not_run(session, uri, run_id, snippet, file, message)
+                    .await);
+            }
         };
         let identifier = session.identifier();
         let mut notes = self.check_recycled(session, &resolved, &identifier).await;
@@ -415,7 +516,10 @@ impl Inner {
         let on_retry = move |notice: RetryNotice| {
             let _ = notice_tx.send(notice);
         };
-        let call = resolved.http.execute(&resolved.target, &resolved.credentials, &request, &on_retry);
+        let call =
+            resolved
+                .http
+                .execute(&resolved.target, &resolved.credentials, &request, &on_retry);
         tokio::pin!(call);
         let result = loop {
             tokio::select! {
@@ -435,36 +539,64 @@ impl Inner {
         let execution = match result {
             Ok(execution) => execution,
             Err(error) => {
-                if matches!(error, SessionsError::Unauthorized | SessionsError::Forbidden | SessionsError::Auth(_)) {
+                if matches!(
+                    error,
+                    SessionsError::Unauthorized | SessionsError::Forbidden | SessionsError::Auth(_)
+                ) {
                     tracing::debug!("authentication problem; see the message shown");
                 }
-                return Err(self.could_not_run(session, uri, run_id, snippet, file, error.to_string()).await);
+                return Err(self
+                    .could_not_run(session, uri, run_id, snippet, file, error.to_string())
+                    .await);
             }
         };
-        if execution.stderr.contains("[local pool] The previous interpreter") {
+        if execution
+            .stderr
+            .contains("[local pool] The previous interpreter")
+        {
             notes.push("The local pool replaced the session's interpreter: variables from earlier runs are gone.".to_owned());
         }
         if lock(&session.state).seen.is_none() {
             self.remember_session(session.clone(), resolved.clone(), identifier.clone());
         }
-        let place = Place { file, pool: &resolved.label, started_at };
-        Ok(self.finish(session, settings, uri, snippet, run_id, place, notes, execution).await)
+        let place = Place {
+            file,
+            pool: &resolved.label,
+            started_at,
+        };
+        Ok(self
+            .finish(
+                session, settings, uri, snippet, run_id, place, notes, execution,
+            )
+            .await)
     }
 
     /// Asks the pool whether the session was recycled since we last saw it (only when it may have been).
-    async fn check_recycled(&self, session: &Session, resolved: &Resolved, identifier: &str) -> Vec<String> {
+    async fn check_recycled(
+        &self,
+        session: &Session,
+        resolved: &Resolved,
+        identifier: &str,
+    ) -> Vec<String> {
         let (due, seen) = {
             let state = lock(&session.state);
-            let idle = state.last_run.is_some_and(|t| t.elapsed() > RECYCLE_CHECK_AFTER);
+            let idle = state
+                .last_run
+                .is_some_and(|t| t.elapsed() > RECYCLE_CHECK_AFTER);
             (idle || state.last_timed_out, state.seen.clone())
         };
         let Some(seen) = seen.filter(|_| due) else {
             return Vec::new();
         };
-        let now = resolved.http.get_session(&resolved.target, &resolved.credentials, identifier).await;
+        let now = resolved
+            .http
+            .get_session(&resolved.target, &resolved.credentials, identifier)
+            .await;
         let recycled = match &now {
             Ok(None) => true,
-            Ok(Some(now)) => now.created_at != seen.created_at || (now.etag.is_some() && now.etag != seen.etag),
+            Ok(Some(now)) => {
+                now.created_at != seen.created_at || (now.etag.is_some() && now.etag != seen.etag)
+            }
             Err(_) => false,
         };
         if let Ok(now) = now {
@@ -480,19 +612,37 @@ impl Inner {
     }
 
     /// Records what the pool says about a new session, in the background.
-    fn remember_session(self: &Arc<Self>, session: Arc<Session>, resolved: Resolved, identifier: String) {
+    fn remember_session(
+        self: &Arc<Self>,
+        session: Arc<Session>,
+        resolved: Resolved,
+        identifier: String,
+    ) {
         tokio::spawn(async move {
-            if let Ok(Some(description)) = resolved.http.get_session(&resolved.target, &resolved.credentials, &identifier).await {
+            if let Ok(Some(description)) = resolved
+                .http
+                .get_session(&resolved.target, &resolved.credentials, &identifier)
+                .await
+            {
                 lock(&session.state).seen = Some(description);
             }
         });
     }
 
-    async fn could_not_run(&self, session: &Session, uri: &Uri, run_id: u64, snippet: &Snippet, file: &str, message: String) -> jsonrpc::Error {
+    async fn could_not_run(
+        &self,
+        session: &Session,
+        uri: &Uri,
+        run_id: u64,
+        snippet: &Snippet,
+        file: &str,
+        message: String,
+    ) -> jsonrpc::Error {
         lock(&self.marks).abandon(uri.as_str(), run_id);
-        lock(&session.state)
-            .transcript
-            .note(&format!("Could not run {} of {file}: {message}", snippet.label));
+        lock(&session.state).transcript.note(&format!(
+            "Could not run {} of {file}: {message}",
+            snippet.label
+        ));
         self.output_changed(session).await;
         self.status(uri.as_str(), "error", &message).await;
         self.fail(message)
@@ -510,18 +660,27 @@ impl Inner {
         notes: Vec<String>,
         mut execution: Execution,
     ) -> RunOutcome {
-        let code_lines = snippet.code.split('\n').count() as u32;
-        let failure = (execution.status == ExecutionStatus::Failed).then(|| traceback::parse(&execution.stderr, code_lines));
+        let failure = (execution.status == ExecutionStatus::Failed)
+            .then(|| traceback::parse(&execution.stderr, &snippet.code));
         let error = failure.as_ref().map(|f| RunError {
             kind: f.kind.clone(),
             message: f.message.clone(),
-            line: f.innermost_code_line().and_then(|n| snippet.document_line(n)),
+            line: f
+                .innermost_code_line()
+                .and_then(|n| snippet.document_line(n)),
         });
 
         let (number, image_path) = {
             let state = lock(&session.state);
             let number = state.transcript.next_number();
-            (number, save_image(&execution.result, &session.identifier_short(&state.identifier), number))
+            (
+                number,
+                save_image(
+                    &execution.result,
+                    &session.identifier_short(&state.identifier),
+                    number,
+                ),
+            )
         };
         if let Some(path) = &image_path
             && let Value::Object(map) = &mut execution.result
@@ -529,14 +688,29 @@ impl Inner {
             map.insert("savedTo".to_owned(), json!(path.display().to_string()));
         }
 
-        let time = execution.execution_time_ms.map(transcript::format_duration_ms);
+        let time = execution
+            .execution_time_ms
+            .map(transcript::format_duration_ms);
         let lens = match &error {
             None => format!("✓ {}", time.clone().unwrap_or_else(|| "done".to_owned())),
             Some(e) => format!("✗ {}", e.kind),
         };
         let hover = hover_text(number, &lens, &execution, image_path.as_deref());
-        let diagnostics = diagnostics_for(settings.diagnostics, snippet, &execution, failure.as_ref(), error.as_ref());
-        let shown = lock(&self.marks).finish(uri.as_str(), run_id, snippet.first_line, lens.clone(), hover, diagnostics);
+        let diagnostics = diagnostics_for(
+            settings.diagnostics,
+            snippet,
+            &execution,
+            failure.as_ref(),
+            error.as_ref(),
+        );
+        let shown = lock(&self.marks).finish(
+            uri.as_str(),
+            run_id,
+            snippet.first_line,
+            lens.clone(),
+            hover,
+            diagnostics,
+        );
 
         {
             let mut state = lock(&session.state);
@@ -613,7 +787,9 @@ impl Inner {
         let (version, line_lengths) = {
             let documents = lock(&self.documents);
             let doc = documents.get(uri.as_str());
-            let lengths: Vec<u32> = doc.map(|d| d.text.split('\n').map(code::utf16_len).collect()).unwrap_or_default();
+            let lengths: Vec<u32> = doc
+                .map(|d| d.text.split('\n').map(code::utf16_len).collect())
+                .unwrap_or_default();
             (doc.map(|d| d.version), lengths)
         };
         let end_of = |line: u32| line_lengths.get(line as usize).copied().unwrap_or(0);
@@ -623,27 +799,42 @@ impl Inner {
             .flat_map(|mark| mark.diagnostics.iter())
             .map(|d| to_lsp_diagnostic(uri, d, end_of(d.line)))
             .collect();
-        self.client.publish_diagnostics(uri.clone(), diagnostics, version).await;
+        self.client
+            .publish_diagnostics(uri.clone(), diagnostics, version)
+            .await;
     }
 
-    pub(super) async fn reset_session(self: &Arc<Self>, args: SessionArgs) -> jsonrpc::Result<Value> {
+    pub(super) async fn reset_session(
+        self: &Arc<Self>,
+        args: SessionArgs,
+    ) -> jsonrpc::Result<Value> {
         let (session, settings) = self.command_session(args.uri.as_ref())?;
         let old = session.identifier();
         let new = self
             .runtime
             .identity()
-            .and_then(|store| store.reset(&session.key).map_err(|e| format!("could not save the new identifier: {e}")))
+            .and_then(|store| {
+                store
+                    .reset(&session.key)
+                    .map_err(|e| format!("could not save the new identifier: {e}"))
+            })
             .map_err(|e| self.fail(e))?;
         {
             let mut state = lock(&session.state);
             state.identifier = new.clone();
             state.seen = None;
-            state.transcript.note(&format!("Session reset: the new identifier is {new}; earlier state is gone."));
+            state.transcript.note(&format!(
+                "Session reset: the new identifier is {new}; earlier state is gone."
+            ));
         }
         // Delete the old session where the API allows it; the new identifier is used either way.
         match self.resolve(&settings, "python").await {
             Ok(resolved) => {
-                if let Err(error) = resolved.http.delete_session(&resolved.target, &resolved.credentials, &old).await {
+                if let Err(error) = resolved
+                    .http
+                    .delete_session(&resolved.target, &resolved.credentials, &old)
+                    .await
+                {
                     tracing::info!(%error, "could not delete the old session");
                     lock(&session.state)
                         .transcript
@@ -690,23 +881,40 @@ impl Inner {
             return Err(invalid_params(format!("{} is not a file", path.display())));
         }
         if meta.len() > MAX_UPLOAD_BYTES {
-            return Err(self.fail(format!("{} is larger than the pool's 128 MB upload limit", path.display())));
+            return Err(self.fail(format!(
+                "{} is larger than the pool's 128 MB upload limit",
+                path.display()
+            )));
         }
         let name = match args.remote_name.filter(|n| !n.trim().is_empty()) {
             Some(name) => name,
-            None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "upload".to_owned()),
+            None => path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "upload".to_owned()),
         };
         if name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
-            return Err(invalid_params(format!("remoteName {name:?} must be a plain file name")));
+            return Err(invalid_params(format!(
+                "remoteName {name:?} must be a plain file name"
+            )));
         }
         let content = tokio::fs::read(&path)
             .await
             .map_err(|e| invalid_params(format!("cannot read {}: {e}", path.display())))?;
         let (session, settings) = self.command_session(Some(&args.uri))?;
-        let resolved = self.resolve(&settings, "python").await.map_err(|e| self.fail(e))?;
+        let resolved = self
+            .resolve(&settings, "python")
+            .await
+            .map_err(|e| self.fail(e))?;
         let file = resolved
             .http
-            .upload_file(&resolved.target, &resolved.credentials, &session.identifier(), &name, Bytes::from(content))
+            .upload_file(
+                &resolved.target,
+                &resolved.credentials,
+                &session.identifier(),
+                &name,
+                Bytes::from(content),
+            )
             .await
             .map_err(|e| self.fail(e.to_string()))?;
         Ok(json!({ "name": file.name, "size": file.size }))
@@ -714,26 +922,45 @@ impl Inner {
 
     pub(super) async fn list_files(self: &Arc<Self>, args: SessionArgs) -> jsonrpc::Result<Value> {
         let (session, settings) = self.command_session(args.uri.as_ref())?;
-        let resolved = self.resolve(&settings, "python").await.map_err(|e| self.fail(e))?;
+        let resolved = self
+            .resolve(&settings, "python")
+            .await
+            .map_err(|e| self.fail(e))?;
         let files = resolved
             .http
-            .list_files(&resolved.target, &resolved.credentials, &session.identifier())
+            .list_files(
+                &resolved.target,
+                &resolved.credentials,
+                &session.identifier(),
+            )
             .await
             .map_err(|e| self.fail(e.to_string()))?;
         Ok(serde_json::to_value(files).unwrap_or(Value::Null))
     }
 
-    pub(super) async fn download_file(self: &Arc<Self>, args: DownloadArgs) -> jsonrpc::Result<Value> {
+    pub(super) async fn download_file(
+        self: &Arc<Self>,
+        args: DownloadArgs,
+    ) -> jsonrpc::Result<Value> {
         let target = args
             .target_uri
             .to_file_path()
             .ok_or_else(|| invalid_params("downloadFile expects targetUri to be a file: URI"))?
             .into_owned();
-        let (session, settings) = self.command_session(Some(args.uri.as_ref().unwrap_or(&args.target_uri)))?;
-        let resolved = self.resolve(&settings, "python").await.map_err(|e| self.fail(e))?;
+        let (session, settings) =
+            self.command_session(Some(args.uri.as_ref().unwrap_or(&args.target_uri)))?;
+        let resolved = self
+            .resolve(&settings, "python")
+            .await
+            .map_err(|e| self.fail(e))?;
         let content = resolved
             .http
-            .download_file(&resolved.target, &resolved.credentials, &session.identifier(), &args.remote_name)
+            .download_file(
+                &resolved.target,
+                &resolved.credentials,
+                &session.identifier(),
+                &args.remote_name,
+            )
             .await
             .map_err(|e| self.fail(e.to_string()))?;
         tokio::fs::write(&target, &content)
@@ -779,7 +1006,11 @@ impl Inner {
                 }
                 if let Ok(session) = inner.session_for(&uri).map(|(s, _)| s) {
                     let identifier = session.identifier();
-                    if let Ok(Some(description)) = resolved.http.get_session(&resolved.target, &resolved.credentials, &identifier).await {
+                    if let Ok(Some(description)) = resolved
+                        .http
+                        .get_session(&resolved.target, &resolved.credentials, &identifier)
+                        .await
+                    {
                         lock(&session.state).seen.get_or_insert(description);
                     }
                 }
@@ -797,7 +1028,11 @@ struct Place<'a> {
 
 impl Session {
     fn identifier_short(&self, identifier: &str) -> String {
-        identifier.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(40).collect()
+        identifier
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(40)
+            .collect()
     }
 }
 
@@ -832,10 +1067,21 @@ fn save_image(result: &Value, session: &str, number: u64) -> Option<PathBuf> {
         return None;
     }
     let data = object.get("base64_data").and_then(Value::as_str)?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(data.trim()).ok()?;
-    let format = object.get("format").and_then(Value::as_str).unwrap_or("png");
-    let format: String = format.chars().filter(|c| c.is_ascii_alphanumeric()).take(8).collect();
-    let dir = std::env::temp_dir().join("azure-sessions-lsp").join(session);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .ok()?;
+    let format = object
+        .get("format")
+        .and_then(Value::as_str)
+        .unwrap_or("png");
+    let format: String = format
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(8)
+        .collect();
+    let dir = std::env::temp_dir()
+        .join("azure-sessions-lsp")
+        .join(session);
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join(format!("run-{number}.{format}"));
     std::fs::write(&path, bytes).ok()?;
@@ -855,7 +1101,9 @@ fn result_text(result: &Value) -> Option<String> {
     match result {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
-        Value::Object(map) if map.get("type").and_then(Value::as_str) == Some("image") => Some("[image]".to_owned()),
+        Value::Object(map) if map.get("type").and_then(Value::as_str) == Some("image") => {
+            Some("[image]".to_owned())
+        }
         other => Some(other.to_string()),
     }
 }
@@ -915,9 +1163,19 @@ fn diagnostics_for(
     }
 }
 
-fn hover_text(number: u64, lens: &str, execution: &Execution, image: Option<&std::path::Path>) -> String {
+fn hover_text(
+    number: u64,
+    lens: &str,
+    execution: &Execution,
+    image: Option<&std::path::Path>,
+) -> String {
     let mut text = format!("**Azure session · run {number}** · {lens}\n");
-    let fence = |body: &str| format!("```text\n{}\n```\n", shorten(&body.replace("```", "`\u{200b}``"), HOVER_OUTPUT_CHARS));
+    let fence = |body: &str| {
+        format!(
+            "```text\n{}\n```\n",
+            shorten(&body.replace("```", "`\u{200b}``"), HOVER_OUTPUT_CHARS)
+        )
+    };
     if !execution.stdout.is_empty() {
         text.push_str(&fence(&execution.stdout));
     }
@@ -926,7 +1184,10 @@ fn hover_text(number: u64, lens: &str, execution: &Execution, image: Option<&std
         text.push_str(&fence(&traceback::strip_ansi(&execution.stderr)));
     }
     if let Some(path) = image {
-        text.push_str(&format!("\n**result**: image saved to `{}`\n", path.display()));
+        text.push_str(&format!(
+            "\n**result**: image saved to `{}`\n",
+            path.display()
+        ));
     } else if let Some(result) = result_text(&execution.result) {
         text.push_str("\n**result**\n");
         text.push_str(&fence(&result));
@@ -949,7 +1210,10 @@ fn to_lsp_diagnostic(uri: &Uri, d: &MarkDiagnostic, line_end: u32) -> Diagnostic
             d.related
                 .iter()
                 .map(|(line, text)| DiagnosticRelatedInformation {
-                    location: Location::new(uri.clone(), Range::new(Position::new(*line, 0), Position::new(*line, 0))),
+                    location: Location::new(
+                        uri.clone(),
+                        Range::new(Position::new(*line, 0), Position::new(*line, 0)),
+                    ),
                     message: text.clone(),
                 })
                 .collect()

@@ -59,9 +59,14 @@ pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (St
             .unwrap_or_else(|| p.display().to_string())
     };
     match (settings.session_scope, folder, path) {
-        (SessionScope::Workspace, Some(folder), _) => (format!("folder:{}", folder.display()), name_of(folder)),
+        (SessionScope::Workspace, Some(folder), _) => {
+            (format!("folder:{}", folder.display()), name_of(folder))
+        }
         (_, _, Some(path)) => (format!("file:{}", path.display()), name_of(&path)),
-        (_, _, None) => (format!("uri:{uri}"), uri.rsplit('/').next().unwrap_or(uri).to_owned()),
+        (_, _, None) => (
+            format!("uri:{uri}"),
+            uri.rsplit('/').next().unwrap_or(uri).to_owned(),
+        ),
     }
 }
 
@@ -72,10 +77,23 @@ impl Inner {
             return Ok(session.clone());
         }
         let identifier = self.runtime.identity()?.identifier(key);
-        let short: String = identifier.chars().rev().take(8).collect::<String>().chars().rev().collect();
+        let short: String = identifier
+            .chars()
+            .rev()
+            .take(8)
+            .collect::<String>()
+            .chars()
+            .rev()
+            .collect();
         let safe_label: String = label
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .take(60)
             .collect();
         let output_uri = format!("{OUTPUT_SCHEME}://output/{safe_label}-{short}.log");
@@ -111,7 +129,10 @@ impl Inner {
     pub(super) fn session_for(&self, uri: &str) -> Result<(Arc<Session>, Settings), String> {
         let (settings, folder) = {
             let config = lock(&self.config);
-            (config.settings_for(uri), config.folder_of(uri).map(|(_, p)| p.clone()))
+            (
+                config.settings_for(uri),
+                config.folder_of(uri).map(|(_, p)| p.clone()),
+            )
         };
         let (key, label) = session_key(uri, &settings, folder.as_deref());
         Ok((self.session(&key, &label)?, settings))
@@ -139,7 +160,10 @@ impl Inner {
                     Some(uri) => self.session_for(&uri),
                     None => {
                         let _ = settings;
-                        Err("no workspace folder is open: pass {\"uri\": …} of a document".to_owned())
+                        Err(
+                            "no workspace folder is open: pass {\"uri\": …} of a document"
+                                .to_owned(),
+                        )
                     }
                 }
             }
@@ -171,7 +195,10 @@ mod tests {
         assert_eq!(loose, "file:/tmp/x.py");
         settings.session_scope = SessionScope::File;
         let (per_file, label) = session_key("file:///w/proj/a.py", &settings, Some(&folder));
-        assert_eq!((per_file.as_str(), label.as_str()), ("file:/w/proj/a.py", "a.py"));
+        assert_eq!(
+            (per_file.as_str(), label.as_str()),
+            ("file:/w/proj/a.py", "a.py")
+        );
         let (untitled, _) = session_key("untitled:Untitled-1", &settings, None);
         assert_eq!(untitled, "uri:untitled:Untitled-1");
     }

@@ -15,7 +15,11 @@ use super::retry;
 use super::{Api, ExecuteRequest, PoolTarget};
 use crate::auth::Credentials;
 
-pub const USER_AGENT: &str = concat!("azure-sessions-lsp/", env!("CARGO_PKG_VERSION"), " (Language=Rust)");
+pub const USER_AGENT: &str = concat!(
+    "azure-sessions-lsp/",
+    env!("CARGO_PKG_VERSION"),
+    " (Language=Rust)"
+);
 
 /// Output limit requested from the executions API (Azure's default is 4096 characters).
 const OUTPUT_STREAMS_MAX_LENGTH: u64 = 1 << 20;
@@ -73,7 +77,11 @@ impl SessionsClient {
             .tcp_keepalive(Duration::from_secs(30));
         if let Some(proxy) = options.proxy.as_deref().filter(|p| !p.trim().is_empty()) {
             let proxy = reqwest::Proxy::all(proxy.trim())
-                .map_err(|e| SessionsError::Unsupported(format!("azureSessions.proxy {proxy:?} is not a valid URL: {e}")))?
+                .map_err(|e| {
+                    SessionsError::Unsupported(format!(
+                        "azureSessions.proxy {proxy:?} is not a valid URL: {e}"
+                    ))
+                })?
                 .no_proxy(reqwest::NoProxy::from_string("localhost,127.0.0.1,::1"));
             builder = builder.proxy(proxy);
         }
@@ -136,7 +144,8 @@ impl SessionsClient {
                 )
                 .await?;
             if answer.status.is_success() {
-                return response::parse_execution(&answer.body).map_err(SessionsError::MalformedResponse);
+                return response::parse_execution(&answer.body)
+                    .map_err(SessionsError::MalformedResponse);
             }
             let error = self.error_for(pool, &url, &answer);
             // The flat body is the spec's; some pools want it wrapped. That 400 means nothing ran.
@@ -162,24 +171,36 @@ impl SessionsClient {
     ) -> Result<RemoteFile, SessionsError> {
         let url = match pool.api {
             Api::Executions => pool.url(&["files"], pool.api_version.as_deref(), Some(identifier)),
-            Api::Legacy => pool.url(&["files", "upload"], pool.api_version.as_deref(), Some(identifier)),
+            Api::Legacy => pool.url(
+                &["files", "upload"],
+                pool.api_version.as_deref(),
+                Some(identifier),
+            ),
             Api::Custom => return Err(no_files_api()),
         };
         let answer = self
-            .send(credentials, Duration::from_secs(30), SHORT_CALL_TIMEOUT, &|_| {}, &|| {
-                let part = reqwest::multipart::Part::stream(reqwest::Body::from(content.clone()))
-                    .file_name(name.to_owned())
-                    .mime_str("application/octet-stream")
-                    .expect("a valid MIME type");
-                self.http
-                    .post(url.clone())
-                    .multipart(reqwest::multipart::Form::new().part("file", part))
-            })
+            .send(
+                credentials,
+                Duration::from_secs(30),
+                SHORT_CALL_TIMEOUT,
+                &|_| {},
+                &|| {
+                    let part =
+                        reqwest::multipart::Part::stream(reqwest::Body::from(content.clone()))
+                            .file_name(name.to_owned())
+                            .mime_str("application/octet-stream")
+                            .expect("a valid MIME type");
+                    self.http
+                        .post(url.clone())
+                        .multipart(reqwest::multipart::Form::new().part("file", part))
+                },
+            )
             .await?;
         if !answer.status.is_success() {
             return Err(self.error_for(pool, &url, &answer));
         }
-        let mut file = response::parse_uploaded_file(&answer.body).map_err(SessionsError::MalformedResponse)?;
+        let mut file = response::parse_uploaded_file(&answer.body)
+            .map_err(SessionsError::MalformedResponse)?;
         if file.size.is_none() {
             file.size = Some(content.len() as u64);
         }
@@ -211,15 +232,25 @@ impl SessionsClient {
         name: &str,
     ) -> Result<Bytes, SessionsError> {
         let url = match pool.api {
-            Api::Executions => pool.url(&["files", name, "content"], pool.api_version.as_deref(), Some(identifier)),
-            Api::Legacy => pool.url(&["files", "content", name], pool.api_version.as_deref(), Some(identifier)),
+            Api::Executions => pool.url(
+                &["files", name, "content"],
+                pool.api_version.as_deref(),
+                Some(identifier),
+            ),
+            Api::Legacy => pool.url(
+                &["files", "content", name],
+                pool.api_version.as_deref(),
+                Some(identifier),
+            ),
             Api::Custom => return Err(no_files_api()),
         };
         let answer = self.simple(credentials, Method::GET, &url).await?;
         if answer.status == StatusCode::NOT_FOUND {
             return Err(SessionsError::Http {
                 status: 404,
-                message: format!("the session has no file named {name:?} (list the files to see what is there)"),
+                message: format!(
+                    "the session has no file named {name:?} (list the files to see what is there)"
+                ),
             });
         }
         if !answer.status.is_success() {
@@ -238,11 +269,19 @@ impl SessionsClient {
         let (method, url) = match pool.api {
             Api::Custom => (
                 Method::POST,
-                pool.url(&[".management", "stopSession"], Some(SESSION_STOP_VERSION), Some(identifier)),
+                pool.url(
+                    &[".management", "stopSession"],
+                    Some(SESSION_STOP_VERSION),
+                    Some(identifier),
+                ),
             ),
             _ => (
                 Method::DELETE,
-                pool.url(&["session"], Some(pool.session_api_version()), Some(identifier)),
+                pool.url(
+                    &["session"],
+                    Some(pool.session_api_version()),
+                    Some(identifier),
+                ),
             ),
         };
         let answer = self.simple(credentials, method, &url).await?;
@@ -250,7 +289,9 @@ impl SessionsClient {
             return Ok(());
         }
         match self.error_for(pool, &url, &answer) {
-            SessionsError::BadRequest { code, .. } if code == "SessionWithIdentifierNotFound" => Ok(()),
+            SessionsError::BadRequest { code, .. } if code == "SessionWithIdentifierNotFound" => {
+                Ok(())
+            }
             error => Err(error),
         }
     }
@@ -265,11 +306,19 @@ impl SessionsClient {
         let (method, url) = match pool.api {
             Api::Custom => (
                 Method::POST,
-                pool.url(&[".management", "getSession"], Some(SESSION_STOP_VERSION), Some(identifier)),
+                pool.url(
+                    &[".management", "getSession"],
+                    Some(SESSION_STOP_VERSION),
+                    Some(identifier),
+                ),
             ),
             _ => (
                 Method::GET,
-                pool.url(&["session"], Some(pool.session_api_version()), Some(identifier)),
+                pool.url(
+                    &["session"],
+                    Some(pool.session_api_version()),
+                    Some(identifier),
+                ),
             ),
         };
         let answer = self.simple(credentials, method, &url).await?;
@@ -278,7 +327,11 @@ impl SessionsClient {
         }
         if !answer.status.is_success() {
             return match self.error_for(pool, &url, &answer) {
-                SessionsError::BadRequest { code, .. } if code == "SessionWithIdentifierNotFound" => Ok(None),
+                SessionsError::BadRequest { code, .. }
+                    if code == "SessionWithIdentifierNotFound" =>
+                {
+                    Ok(None)
+                }
                 error => Err(error),
             };
         }
@@ -288,10 +341,19 @@ impl SessionsClient {
     }
 
     /// A short call without a body, with the usual retries.
-    async fn simple(&self, credentials: &Credentials, method: Method, url: &Url) -> Result<Answer, SessionsError> {
-        self.send(credentials, Duration::from_secs(30), SHORT_CALL_TIMEOUT, &|_| {}, &|| {
-            self.http.request(method.clone(), url.clone())
-        })
+    async fn simple(
+        &self,
+        credentials: &Credentials,
+        method: Method,
+        url: &Url,
+    ) -> Result<Answer, SessionsError> {
+        self.send(
+            credentials,
+            Duration::from_secs(30),
+            SHORT_CALL_TIMEOUT,
+            &|_| {},
+            &|| self.http.request(method.clone(), url.clone()),
+        )
         .await
     }
 
@@ -319,7 +381,11 @@ impl SessionsClient {
                 Err(error) => Err(error),
             };
             let reason = match outcome {
-                Ok(answer) if answer.status == StatusCode::UNAUTHORIZED && !refreshed_token && token.is_some() => {
+                Ok(answer)
+                    if answer.status == StatusCode::UNAUTHORIZED
+                        && !refreshed_token
+                        && token.is_some() =>
+                {
                     // The cached token may have been revoked or expired early: one fresh try.
                     refreshed_token = true;
                     if let Some(token) = &token {
@@ -367,7 +433,11 @@ impl SessionsClient {
     }
 
     /// Reads the body with a size cap; a stall or a reset mid-body is reported, not retried.
-    async fn read(&self, mut response: reqwest::Response, timeout: Duration) -> Result<Answer, SessionsError> {
+    async fn read(
+        &self,
+        mut response: reqwest::Response,
+        timeout: Duration,
+    ) -> Result<Answer, SessionsError> {
         let status = response.status();
         let headers = response.headers().clone();
         if let Some(length) = response.content_length()
@@ -389,7 +459,9 @@ impl SessionsClient {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(error) if error.is_timeout() => return Err(SessionsError::Timeout { after: timeout }),
+                Err(error) if error.is_timeout() => {
+                    return Err(SessionsError::Timeout { after: timeout });
+                }
                 Err(error) => {
                     return Err(SessionsError::ConnectionLost {
                         reason: describe(&error),
@@ -406,7 +478,10 @@ impl SessionsClient {
 
     /// Turns a non-success answer into an error that says what to do.
     fn error_for(&self, pool: &PoolTarget, url: &Url, answer: &Answer) -> SessionsError {
-        let header_code = answer.headers.get("x-ms-error-code").and_then(|v| v.to_str().ok());
+        let header_code = answer
+            .headers
+            .get("x-ms-error-code")
+            .and_then(|v| v.to_str().ok());
         let azure = AzureErrorBody::parse(header_code, &answer.body);
         match answer.status.as_u16() {
             401 => SessionsError::Unauthorized,
@@ -460,7 +535,11 @@ fn execute_body(api: Api, request: &ExecuteRequest<'_>, wrapped: bool) -> Value 
             if let Some(stdin) = request.stdin {
                 body["stdin"] = json!(stdin);
             }
-            if wrapped { json!({ "properties": body }) } else { body }
+            if wrapped {
+                json!({ "properties": body })
+            } else {
+                body
+            }
         }
         Api::Legacy => json!({
             "properties": {
@@ -480,7 +559,10 @@ fn give_up(status: StatusCode, waited: Duration, reason: String) -> SessionsErro
     if status == StatusCode::TOO_MANY_REQUESTS {
         SessionsError::TooManyRequests { waited }
     } else {
-        SessionsError::NotReady { waited, last: reason }
+        SessionsError::NotReady {
+            waited,
+            last: reason,
+        }
     }
 }
 
@@ -526,10 +608,12 @@ fn transport_error(error: &reqwest::Error, timeout: Duration) -> SessionsError {
 fn host_of(error: &reqwest::Error) -> String {
     error
         .url()
-        .and_then(|u| u.host_str().map(|h| match u.port() {
-            Some(port) => format!("{h}:{port}"),
-            None => h.to_owned(),
-        }))
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_owned(),
+            })
+        })
         .unwrap_or_else(|| "the pool".to_owned())
 }
 

@@ -69,7 +69,9 @@ pub enum SessionsError {
     #[error("could not reach the pool at {host}: {reason}")]
     Unreachable { host: String, reason: String },
 
-    #[error("the connection to the pool broke before it answered ({reason}); the code may or may not have run")]
+    #[error(
+        "the connection to the pool broke before it answered ({reason}); the code may or may not have run"
+    )]
     ConnectionLost { reason: String },
 
     #[error("the pool answered HTTP {status}: {message}")]

@@ -3,16 +3,16 @@
 
 mod client;
 pub mod error;
-mod retry;
 pub mod response;
+mod retry;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 pub use client::{HttpOptions, RetryNotice, SessionsClient};
 pub use error::SessionsError;
-pub use response::{Execution, ExecutionStatus, RemoteFile, SessionDescription};
 use reqwest::Url;
+pub use response::{Execution, ExecutionStatus, RemoteFile, SessionDescription};
 
 /// Which wire contract the pool speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -160,8 +160,16 @@ impl PoolTarget {
 
     fn execute_url(&self, identifier: &str, language: &str) -> Url {
         match self.api {
-            Api::Executions => self.url(&["executions"], self.api_version.as_deref(), Some(identifier)),
-            Api::Legacy => self.url(&["code", "execute"], self.api_version.as_deref(), Some(identifier)),
+            Api::Executions => self.url(
+                &["executions"],
+                self.api_version.as_deref(),
+                Some(identifier),
+            ),
+            Api::Legacy => self.url(
+                &["code", "execute"],
+                self.api_version.as_deref(),
+                Some(identifier),
+            ),
             Api::Custom => {
                 let path = self.custom_path.replace("{language}", language);
                 let segments: Vec<&str> = path.split('/').collect();
@@ -210,7 +218,10 @@ mod tests {
 
     #[test]
     fn executions_url_has_version_and_encoded_identifier() {
-        let t = target("https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/g/sessionPools/p/", Api::Executions);
+        let t = target(
+            "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/g/sessionPools/p/",
+            Api::Executions,
+        );
         let url = t.execute_url("a b&c#d%e+f", "python");
         assert_eq!(
             url.as_str(),
@@ -235,7 +246,11 @@ mod tests {
     #[test]
     fn file_names_are_path_encoded() {
         let t = target("https://pool.example.io", Api::Executions);
-        let url = t.url(&["files", "a b/../c.txt", "content"], Some("v"), Some("id-1234"));
+        let url = t.url(
+            &["files", "a b/../c.txt", "content"],
+            Some("v"),
+            Some("id-1234"),
+        );
         assert_eq!(url.path(), "/files/a%20b%2F..%2Fc.txt/content");
     }
 
@@ -268,10 +283,24 @@ mod tests {
 
     #[test]
     fn api_version_defaults_per_api() {
-        assert_eq!(target("https://p.io", Api::Executions).api_version.as_deref(), Some("2025-10-02-preview"));
-        assert_eq!(target("https://p.io", Api::Legacy).api_version.as_deref(), Some("2024-02-02-preview"));
+        assert_eq!(
+            target("https://p.io", Api::Executions)
+                .api_version
+                .as_deref(),
+            Some("2025-10-02-preview")
+        );
+        assert_eq!(
+            target("https://p.io", Api::Legacy).api_version.as_deref(),
+            Some("2024-02-02-preview")
+        );
         assert_eq!(target("https://p.io", Api::Custom).api_version, None);
-        let t = PoolTarget::new("https://p.io", Api::Executions, Some("2024-10-02-preview"), "").unwrap();
+        let t = PoolTarget::new(
+            "https://p.io",
+            Api::Executions,
+            Some("2024-10-02-preview"),
+            "",
+        )
+        .unwrap();
         assert_eq!(t.session_api_version(), "2025-10-02-preview");
     }
 }

@@ -138,9 +138,14 @@ pub fn execution_from_value(value: &Value) -> Result<Execution, String> {
 }
 
 fn is_output_object(map: &Map<String, Value>) -> bool {
-    ["stdout", "stderr", "executionResult", "executionTimeInMilliseconds"]
-        .iter()
-        .any(|k| map.contains_key(*k))
+    [
+        "stdout",
+        "stderr",
+        "executionResult",
+        "executionTimeInMilliseconds",
+    ]
+    .iter()
+    .any(|k| map.contains_key(*k))
 }
 
 fn exit_code(props: &Map<String, Value>) -> Option<String> {
@@ -164,7 +169,11 @@ fn text(value: Option<&Value>) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(lines)) => lines
             .iter()
-            .map(|l| l.as_str().map(str::to_owned).unwrap_or_else(|| l.to_string()))
+            .map(|l| {
+                l.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| l.to_string())
+            })
             .collect(),
         Some(other) => other.to_string(),
     }
@@ -180,10 +189,17 @@ fn number_or_string(value: &Value) -> Option<String> {
 
 fn as_millis(value: &Value) -> Option<u64> {
     match value {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64)),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .map(|f| f as u64),
         _ => None,
     }
 }
@@ -229,8 +245,8 @@ pub fn parse_file_list(body: &[u8]) -> Result<Vec<RemoteFile>, String> {
 
 /// Reads one uploaded file's description: a single object (new API) or a one-item list (legacy).
 pub fn parse_uploaded_file(body: &[u8]) -> Result<RemoteFile, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("expected a JSON file description ({e})"))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("expected a JSON file description ({e})"))?;
     if let Some(file) = parse_file(&value) {
         return Ok(file);
     }
@@ -303,7 +319,9 @@ mod tests {
 
     #[test]
     fn legacy_shape_with_ids() {
-        let e = parse(json!({"$id":"1","properties":{"$id":"2","status":"Success","stdout":"hello world\n","stderr":"","result":2,"executionTimeInMilliseconds":33}}));
+        let e = parse(
+            json!({"$id":"1","properties":{"$id":"2","status":"Success","stdout":"hello world\n","stderr":"","result":2,"executionTimeInMilliseconds":33}}),
+        );
         assert_eq!(e.status, ExecutionStatus::Succeeded);
         assert_eq!(e.stdout, "hello world\n");
         assert_eq!(e.result, json!(2));
@@ -313,7 +331,9 @@ mod tests {
 
     #[test]
     fn legacy_shape_with_execution_result_and_failure() {
-        let e = parse(json!({"properties":{"status":"Failure","stdout":"","stderr":"Traceback…","executionResult":"","executionTimeInMilliseconds":5}}));
+        let e = parse(
+            json!({"properties":{"status":"Failure","stdout":"","stderr":"Traceback…","executionResult":"","executionTimeInMilliseconds":5}}),
+        );
         assert_eq!(e.status, ExecutionStatus::Failed);
         assert_eq!(e.stderr, "Traceback…");
         assert_eq!(e.result, Value::Null);
@@ -321,7 +341,9 @@ mod tests {
 
     #[test]
     fn executions_shape() {
-        let e = parse(json!({"id":"x","identifier":"s","executionType":"Synchronous","status":"Succeeded","result":{"stdout":"63\n","stderr":"","executionResult":4,"executionTimeInMilliseconds":4}}));
+        let e = parse(
+            json!({"id":"x","identifier":"s","executionType":"Synchronous","status":"Succeeded","result":{"stdout":"63\n","stderr":"","executionResult":4,"executionTimeInMilliseconds":4}}),
+        );
         assert_eq!(e.status, ExecutionStatus::Succeeded);
         assert_eq!(e.stdout, "63\n");
         assert_eq!(e.result, json!(4));
@@ -330,7 +352,9 @@ mod tests {
 
     #[test]
     fn executions_shape_with_null_result_and_failure() {
-        let e = parse(json!({"id":"x","status":"Failed","result":{"stdout":"","stderr":"Request timed out waiting for code execution to complete","executionResult":null,"executionTimeInMilliseconds":null}}));
+        let e = parse(
+            json!({"id":"x","status":"Failed","result":{"stdout":"","stderr":"Request timed out waiting for code execution to complete","executionResult":null,"executionTimeInMilliseconds":null}}),
+        );
         assert_eq!(e.status, ExecutionStatus::Failed);
         assert_eq!(e.result, Value::Null);
         assert_eq!(e.execution_time_ms, None);
@@ -340,15 +364,21 @@ mod tests {
     #[test]
     fn image_results_are_kept() {
         let image = json!({"type":"image","format":"png","base64_data":"iVBORw0KGgo="});
-        let e = parse(json!({"properties":{"status":"Success","stdout":"","stderr":"","result":image.clone()}}));
+        let e = parse(
+            json!({"properties":{"status":"Success","stdout":"","stderr":"","result":image.clone()}}),
+        );
         assert_eq!(e.result, image);
     }
 
     #[test]
     fn shell_exit_codes() {
-        let ok = parse(json!({"identifier":"s","status":"0","result":{"stdout":"Hello\n","stderr":"","executionTimeInMilliseconds":1}}));
+        let ok = parse(
+            json!({"identifier":"s","status":"0","result":{"stdout":"Hello\n","stderr":"","executionTimeInMilliseconds":1}}),
+        );
         assert_eq!(ok.status, ExecutionStatus::Succeeded);
-        let bad = parse(json!({"identifier":"s","status":"1","result":{"stdout":"","stderr":"nope","executionTimeInMilliseconds":1}}));
+        let bad = parse(
+            json!({"identifier":"s","status":"1","result":{"stdout":"","stderr":"nope","executionTimeInMilliseconds":1}}),
+        );
         assert_eq!(bad.status, ExecutionStatus::Failed);
         let numeric = parse(json!({"status":0,"result":{"stdout":"","stderr":""}}));
         assert_eq!(numeric.status, ExecutionStatus::Succeeded);
@@ -365,7 +395,9 @@ mod tests {
 
     #[test]
     fn piston_shape() {
-        let e = parse(json!({"language":"python","run":{"stdout":"hi\n","stderr":"","code":0,"signal":null,"output":"hi\n"}}));
+        let e = parse(
+            json!({"language":"python","run":{"stdout":"hi\n","stderr":"","code":0,"signal":null,"output":"hi\n"}}),
+        );
         assert_eq!(e.status, ExecutionStatus::Succeeded);
         assert_eq!(e.stdout, "hi\n");
         let failed = parse(json!({"run":{"stdout":"","stderr":"Traceback","code":1}}));
@@ -378,42 +410,76 @@ mod tests {
         for ok in ["Success", "Succeeded", "succeeded", "0", " 0 "] {
             assert_eq!(map_status(ok), ExecutionStatus::Succeeded, "{ok}");
         }
-        for bad in ["Failure", "Failed", "Canceled", "Running", "NotStarted", "1", "-1", ""] {
+        for bad in [
+            "Failure",
+            "Failed",
+            "Canceled",
+            "Running",
+            "NotStarted",
+            "1",
+            "-1",
+            "",
+        ] {
             assert_eq!(map_status(bad), ExecutionStatus::Failed, "{bad}");
         }
     }
 
     #[test]
     fn error_object_on_200_fills_stderr() {
-        let e = parse(json!({"status":"Failed","result":null,"error":{"code":"X","message":"Execution aborted"}}));
+        let e = parse(
+            json!({"status":"Failed","result":null,"error":{"code":"X","message":"Execution aborted"}}),
+        );
         assert_eq!(e.status, ExecutionStatus::Failed);
         assert_eq!(e.stderr, "Execution aborted");
     }
 
     #[test]
     fn malformed_bodies_give_clear_errors() {
-        assert!(parse_execution(b"{\"status\":").unwrap_err().contains("expected JSON"));
+        assert!(
+            parse_execution(b"{\"status\":")
+                .unwrap_err()
+                .contains("expected JSON")
+        );
         assert!(parse_execution(b"[1,2]").unwrap_err().contains("an array"));
-        assert!(parse_execution(b"<html>").unwrap_err().contains("expected JSON"));
+        assert!(
+            parse_execution(b"<html>")
+                .unwrap_err()
+                .contains("expected JSON")
+        );
     }
 
     #[test]
     fn file_lists_of_both_generations() {
         let legacy = json!({"$id":"1","value":[{"$id":"2","properties":{"$id":"3","filename":"test1.txt","size":16,"lastModifiedTime":"2024-05-02T07:21:07Z"}}]});
         let files = parse_file_list(legacy.to_string().as_bytes()).unwrap();
-        assert_eq!(files, vec![RemoteFile { name: "test1.txt".into(), size: Some(16), last_modified: Some("2024-05-02T07:21:07Z".into()) }]);
+        assert_eq!(
+            files,
+            vec![RemoteFile {
+                name: "test1.txt".into(),
+                size: Some(16),
+                last_modified: Some("2024-05-02T07:21:07Z".into())
+            }]
+        );
         let new = json!({"value":[{"name":"a.yaml","type":"File","sizeInBytes":4,"lastModifiedAt":"2024-05-29T00:00:00Z"},{"name":"dir","type":"Directory","sizeInBytes":4096,"lastModifiedAt":"x"}],"nextLink":null});
         let files = parse_file_list(new.to_string().as_bytes()).unwrap();
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].name, "a.yaml");
         let bare = json!([{"name":"b","sizeInBytes":1,"lastModifiedAt":"t"}]);
-        assert_eq!(parse_file_list(bare.to_string().as_bytes()).unwrap().len(), 1);
+        assert_eq!(
+            parse_file_list(bare.to_string().as_bytes()).unwrap().len(),
+            1
+        );
     }
 
     #[test]
     fn uploaded_file_of_both_generations() {
         let new = json!({"name":"x.csv","type":"file","sizeInBytes":10,"lastModifiedAt":"t"});
-        assert_eq!(parse_uploaded_file(new.to_string().as_bytes()).unwrap().size, Some(10));
+        assert_eq!(
+            parse_uploaded_file(new.to_string().as_bytes())
+                .unwrap()
+                .size,
+            Some(10)
+        );
         let legacy = json!({"$id":"1","value":[{"$id":"2","properties":{"filename":"/mnt/data/x.csv","size":10,"lastModifiedTime":"t"}}]});
         let file = parse_uploaded_file(legacy.to_string().as_bytes()).unwrap();
         assert_eq!(file.name, "x.csv");

@@ -38,9 +38,14 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return (seconds.is_finite() && seconds >= 0.0)
             .then(|| Duration::from_secs_f64(seconds).min(MAX_RETRY_AFTER));
     }
-    let when = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let when =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let wait = when - time::OffsetDateTime::now_utc();
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
+    Some(
+        Duration::try_from(wait)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 fn random_unit() -> f64 {
@@ -77,7 +82,10 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
         assert_eq!(delay(1, Some(&headers)), Duration::from_secs(2));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);

@@ -28,7 +28,10 @@ impl Recorded {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 }
 
@@ -57,14 +60,20 @@ pub struct FakePool {
 
 impl FakePool {
     /// Starts a fake on 127.0.0.1; `script(request, n)` (n counts from 0) decides each answer.
-    pub async fn start(script: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static) -> FakePool {
+    pub async fn start(
+        script: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    ) -> FakePool {
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
             count: AtomicUsize::new(0),
             script: Box::new(script),
         });
-        let app = axum::Router::new().fallback(handle).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("address");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -83,6 +92,20 @@ impl FakePool {
     pub fn count(&self) -> usize {
         self.shared.count.load(Ordering::SeqCst)
     }
+
+    /// The requests that executed code (POSTs with a `code`), leaving out session and file calls.
+    pub fn executions(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                r.method == Method::POST
+                    && r.json()
+                        .get("code")
+                        .or(r.json().get("properties"))
+                        .is_some()
+            })
+            .collect()
+    }
 }
 
 impl Drop for FakePool {
@@ -93,7 +116,9 @@ impl Drop for FakePool {
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 512 << 20).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, 512 << 20)
+        .await
+        .unwrap_or_default();
     let raw_query = parts.uri.query().unwrap_or("").to_owned();
     let query = form_urlencoded(&raw_query);
     let recorded = Recorded {
@@ -180,8 +205,13 @@ pub fn executions_failed(stderr: &str) -> Reply {
 pub fn azure_error(status: u16, code: &str, message: &str) -> Reply {
     Reply::Raw(
         status,
-        vec![("content-type", "application/json".into()), ("x-ms-error-code", code.into())],
-        json!({"error": {"code": code, "message": message, "traceId": "t"}}).to_string().into_bytes(),
+        vec![
+            ("content-type", "application/json".into()),
+            ("x-ms-error-code", code.into()),
+        ],
+        json!({"error": {"code": code, "message": message, "traceId": "t"}})
+            .to_string()
+            .into_bytes(),
     )
 }
 

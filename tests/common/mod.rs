@@ -1,3 +1,4 @@
 #![allow(dead_code)]
 
 pub mod fake_pool;
+pub mod lsp;

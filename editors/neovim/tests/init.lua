@@ -1,0 +1,18 @@
+-- Minimal user config for the e2e test: install the plugin exactly as a user would
+-- (runtimepath + vim.lsp.config + vim.lsp.enable). Driven by environment variables from run.sh.
+local plugin_dir = assert(os.getenv('AZS_PLUGIN_DIR'), 'AZS_PLUGIN_DIR not set')
+vim.opt.rtp:append(plugin_dir)
+
+local endpoint = os.getenv('AZS_ENDPOINT')
+if endpoint == nil then
+  endpoint = 'local'
+end
+
+vim.lsp.config('azure_sessions', {
+  cmd = { assert(os.getenv('AZS_BIN'), 'AZS_BIN not set'), 'serve' },
+  settings = { azureSessions = { endpoint = endpoint, timeoutSeconds = 30, coldStartTimeoutSeconds = 10 } },
+})
+vim.lsp.enable('azure_sessions')
+
+vim.o.swapfile = false
+vim.o.shortmess = vim.o.shortmess .. 'F'
