@@ -918,3 +918,50 @@ async fn files_round_trip_through_the_session() {
     assert_eq!(downloaded["size"], 4);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "done");
 }
+
+/// The `initialize` payloads real editors send (captured from them), with the workspace swapped in.
+#[tokio::test]
+async fn initialization_payloads_of_real_editors_work() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut tried = 0;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("initialize-") {
+            continue;
+        }
+        tried += 1;
+        let ws = workspace();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("${WORKSPACE}", &ws.folder.display().to_string());
+        let params: Value = serde_json::from_str(&text).unwrap();
+        let lsp = Lsp::start(ws.state.path(), params).await;
+        // Both editors answer workspace/configuration from their settings, and push them too.
+        lsp.config
+            .lock()
+            .unwrap()
+            .insert(String::new(), json!({"endpoint": "local"}));
+        lsp.notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"azureSessions": {"endpoint": "local"}}}),
+        )
+        .await;
+        let uri = uri_in(&ws.folder, "main.py");
+        lsp.open(&uri, "python", "print('from', 'editor')\n").await;
+        let outcome = lsp
+            .command("azure-sessions.run", json!({"uri": uri}))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(outcome["stdout"], "from editor\n", "{name}");
+        let info = lsp
+            .command("azure-sessions.sessionInfo", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(
+            info["runs"], 1,
+            "{name}: commands without a uri use the workspace folder's session"
+        );
+    }
+    assert!(tried >= 1, "fixtures present");
+}

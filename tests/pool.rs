@@ -1047,7 +1047,7 @@ fn alive(pid: i64) -> bool {
 async fn odd_requests_get_azure_errors_and_never_break_the_pool() {
     let p = python().await;
     let base = p.pool.endpoint();
-    let cases: Vec<(reqwest::Method, String, Option<&str>)> = vec![
+    let mut cases: Vec<(reqwest::Method, String, Option<&str>)> = vec![
         (
             reqwest::Method::PUT,
             format!("{base}/executions?api-version={API}&identifier=odd-1"),
@@ -1096,7 +1096,7 @@ async fn odd_requests_get_azure_errors_and_never_break_the_pool() {
         (
             reqwest::Method::POST,
             format!("{base}/executions?api-version={API}&identifier=odd-1"),
-            Some(r#"{"code":"1","timeoutInSeconds":-3,"outputStreamsMaxLength":1e300}"#),
+            Some(r#"{"code":"1","timeoutInSeconds":1e300,"outputStreamsMaxLength":1e300}"#),
         ),
         (
             reqwest::Method::GET,
@@ -1104,6 +1104,11 @@ async fn odd_requests_get_azure_errors_and_never_break_the_pool() {
             None,
         ),
     ];
+    cases.push((
+        reqwest::Method::POST,
+        format!("{base}/executions?api-version={API}&identifier=odd-1"),
+        Some(r#"{"code":"1","timeoutInSeconds":-3,"outputStreamsMaxLength":-1}"#),
+    ));
     for (method, url, body) in cases {
         let mut request = p
             .http
