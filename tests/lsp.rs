@@ -965,3 +965,91 @@ async fn initialization_payloads_of_real_editors_work() {
     }
     assert!(tried >= 1, "fixtures present");
 }
+
+#[tokio::test]
+async fn a_timed_out_run_is_reported_and_the_recycled_session_noted() {
+    let ws = workspace();
+    let lsp = start(
+        &ws,
+        json!({"azureSessions": {"endpoint": "local", "timeoutSeconds": 1}}),
+    )
+    .await;
+    let uri = uri_in(&ws.folder, "main.py");
+    lsp.open(&uri, "python", "kept = 1\nwhile True: pass\nprint(kept)\n")
+        .await;
+    lsp.command(
+        "azure-sessions.run",
+        json!({"uri": uri, "range": range(0, 0, 0, 0)}),
+    )
+    .await
+    .unwrap();
+    let stuck = lsp
+        .command(
+            "azure-sessions.run",
+            json!({"uri": uri, "range": range(1, 0, 1, 0)}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stuck["status"], "Failed");
+    assert_eq!(stuck["error"]["type"], "Timeout");
+    assert_eq!(stuck["error"]["line"], Value::Null);
+    let after = lsp
+        .command(
+            "azure-sessions.run",
+            json!({"uri": uri, "range": range(2, 0, 2, 0)}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        after["error"]["type"], "NameError",
+        "the interpreter was replaced: {after}"
+    );
+    let text = lsp
+        .request("azure-sessions/output", json!({"uri": after["outputUri"]}))
+        .await
+        .unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains("!! The session was recycled") || text.contains("!! The local pool replaced"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn image_results_are_saved_and_named_in_the_transcript() {
+    // A 1×1 PNG.
+    const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    let pool = FakePool::start(|_, _| {
+        executions_ok(
+            "",
+            json!({"type": "image", "format": "png", "base64_data": PNG}),
+        )
+    })
+    .await;
+    let ws = workspace();
+    let lsp = start(&ws, json!({"endpoint": pool.endpoint(), "auth": "none"})).await;
+    let uri = uri_in(&ws.folder, "plot.py");
+    lsp.open(&uri, "python", "fig\n").await;
+    let outcome = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap();
+    let saved = outcome["result"]["savedTo"].as_str().unwrap().to_owned();
+    assert!(std::fs::read(&saved).unwrap().starts_with(b"\x89PNG"));
+    let text = lsp
+        .request(
+            "azure-sessions/output",
+            json!({"uri": outcome["outputUri"]}),
+        )
+        .await
+        .unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains(&format!("[result] image (PNG) saved to {saved}")),
+        "{text}"
+    );
+}

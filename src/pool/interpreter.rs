@@ -1,0 +1,437 @@
+//! One interpreter process of one session and the protocol spoken with its worker script.
+//!
+//! The child gets a socketpair end as fd 0 (JSON lines both ways: requests, `ready`, `done`) and
+//! pipes as fds 1 and 2, which carry the user's output, including that of child processes. The
+//! child leads its own process group so a timeout or a shutdown kills everything it started.
+
+use std::collections::HashSet;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until, timeout};
+
+use super::Language;
+use super::capture::Capture;
+
+/// How long a fresh interpreter may take to say it is ready.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to collect the last output of an interpreter that ended.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
+/// A protocol line longer than this means the worker is broken.
+const MAX_PROTOCOL_LINE: usize = 64 << 20;
+const READ_CHUNK: usize = 64 << 10;
+
+pub const TIMEOUT_MESSAGE: &str = "Request timed out waiting for code execution to complete";
+
+mod sys {
+    // libc's kill(2); declared here because the crate does not depend on `libc` directly.
+    unsafe extern "C" {
+        pub safe fn kill(pid: i32, sig: i32) -> i32;
+    }
+}
+
+const SIGKILL: i32 = 9;
+
+/// Kills a whole process group (the interpreter and whatever it started).
+fn kill_group(pgid: i32) {
+    if pgid > 1 {
+        sys::kill(-pgid, SIGKILL);
+    }
+}
+
+/// The process groups of all live interpreters of a pool, so that dropping or shutting down the
+/// pool kills them synchronously, whatever state their tasks are in.
+#[derive(Clone, Default)]
+pub struct ProcessTable(Arc<Mutex<HashSet<i32>>>);
+
+impl ProcessTable {
+    fn insert(&self, pgid: i32) {
+        if let Ok(mut set) = self.0.lock() {
+            set.insert(pgid);
+        }
+    }
+
+    fn remove(&self, pgid: i32) {
+        if let Ok(mut set) = self.0.lock() {
+            set.remove(&pgid);
+        }
+    }
+
+    pub fn kill_all(&self) {
+        let groups: Vec<i32> = match self.0.lock() {
+            Ok(mut set) => set.drain().collect(),
+            Err(_) => return,
+        };
+        for pgid in groups {
+            kill_group(pgid);
+        }
+    }
+}
+
+/// How to start the interpreter of one language.
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    pub language: Language,
+    pub program: String,
+    pub worker: PathBuf,
+}
+
+impl Launcher {
+    pub fn new(language: Language, runtime_dir: &Path) -> Self {
+        let (program, worker) = match language {
+            Language::Python => (
+                std::env::var("AZURE_SESSIONS_PYTHON")
+                    .ok()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| "python3".to_string()),
+                runtime_dir.join("worker.py"),
+            ),
+            Language::JavaScript => (
+                std::env::var("AZURE_SESSIONS_NODE")
+                    .ok()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| "node".to_string()),
+                runtime_dir.join("worker.js"),
+            ),
+        };
+        Self {
+            language,
+            program,
+            worker,
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        match self.language {
+            Language::Python => {
+                cmd.arg("-u")
+                    .arg(&self.worker)
+                    .env("PYTHONUNBUFFERED", "1")
+                    .env("PYTHONDONTWRITEBYTECODE", "1")
+                    .env("PYTHONIOENCODING", "utf-8")
+                    .env("MPLBACKEND", "Agg");
+            }
+            Language::JavaScript => {
+                cmd.arg(&self.worker);
+            }
+        }
+        cmd
+    }
+
+    fn hint(&self) -> &'static str {
+        match self.language {
+            Language::Python => "set AZURE_SESSIONS_PYTHON to a Python 3 executable",
+            Language::JavaScript => "set AZURE_SESSIONS_NODE to a Node.js executable",
+        }
+    }
+}
+
+/// How one execution ended.
+#[derive(Debug)]
+pub enum ExecEnd {
+    /// The code ran to its end (`ok` false: it raised).
+    Done {
+        ok: bool,
+        result: Value,
+        stdout: String,
+        stderr: String,
+    },
+    /// The time limit passed; the interpreter was killed.
+    TimedOut { stdout: String },
+    /// The interpreter ended during the execution; `reason` says how.
+    Died {
+        reason: String,
+        stdout: String,
+        stderr: String,
+    },
+    /// The session was stopped (deleted, expired, pool shutdown); the interpreter was killed.
+    Stopped,
+}
+
+pub struct Interpreter {
+    child: Child,
+    pgid: i32,
+    proto_r: OwnedReadHalf,
+    proto_w: OwnedWriteHalf,
+    proto_buf: Vec<u8>,
+    stdout: ChildStdout,
+    stderr: ChildStderr,
+    out_leftover: Vec<u8>,
+    err_leftover: Vec<u8>,
+    processes: ProcessTable,
+}
+
+impl Drop for Interpreter {
+    fn drop(&mut self) {
+        kill_group(self.pgid);
+        self.processes.remove(self.pgid);
+    }
+}
+
+impl Interpreter {
+    /// Starts a worker in `cwd` and waits until it is ready.
+    pub async fn start(
+        launcher: &Launcher,
+        cwd: &Path,
+        processes: &ProcessTable,
+    ) -> anyhow::Result<Self> {
+        let (ours, theirs) =
+            std::os::unix::net::UnixStream::pair().context("creating the worker socket")?;
+        ours.set_nonblocking(true)?;
+        let ours = tokio::net::UnixStream::from_std(ours)?;
+        let mut cmd = launcher.command();
+        cmd.current_dir(cwd)
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        let spawned = cmd.spawn();
+        // The command holds the child's end of the socket; it must go, or EOF never shows.
+        drop(cmd);
+        let mut child = spawned.with_context(|| {
+            format!(
+                "could not start `{}` ({})",
+                launcher.program,
+                launcher.hint()
+            )
+        })?;
+        let pgid = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .ok_or_else(|| anyhow!("the interpreter exited at once"))?;
+        processes.insert(pgid);
+        let (stdout, stderr) = match (child.stdout.take(), child.stderr.take()) {
+            (Some(out), Some(err)) => (out, err),
+            _ => bail!("the interpreter's output pipes are missing"),
+        };
+        let (proto_r, proto_w) = ours.into_split();
+        let mut interp = Interpreter {
+            child,
+            pgid,
+            proto_r,
+            proto_w,
+            proto_buf: Vec::new(),
+            stdout,
+            stderr,
+            out_leftover: Vec::new(),
+            err_leftover: Vec::new(),
+            processes: processes.clone(),
+        };
+        match timeout(
+            STARTUP_TIMEOUT,
+            read_message(&mut interp.proto_r, &mut interp.proto_buf),
+        )
+        .await
+        {
+            Ok(Some(msg)) if msg.get("op").and_then(Value::as_str) == Some("ready") => Ok(interp),
+            Ok(_) => {
+                let mut err = Vec::new();
+                let _ = timeout(DRAIN_TIMEOUT, interp.stderr.read_to_end(&mut err)).await;
+                let text = String::from_utf8_lossy(&err);
+                bail!(
+                    "`{}` did not start the pool's worker ({}): {}",
+                    launcher.program,
+                    launcher.hint(),
+                    text.trim()
+                )
+            }
+            Err(_) => bail!(
+                "`{}` did not become ready within {} s",
+                launcher.program,
+                STARTUP_TIMEOUT.as_secs()
+            ),
+        }
+    }
+
+    /// If the process has ended (on its own, between executions), says how.
+    pub fn exit_reason(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(describe_exit(status)),
+            Ok(None) => None,
+            Err(e) => Some(format!("its state could not be read: {e}")),
+        }
+    }
+
+    /// Runs one piece of code. `cap` bounds the bytes kept per output stream.
+    pub async fn execute(
+        &mut self,
+        code: &str,
+        stdin: Option<&str>,
+        limit: Duration,
+        cap: usize,
+        stop: &mut watch::Receiver<bool>,
+    ) -> ExecEnd {
+        let marker = format!("\u{1e}AZSP-END-{}\u{1e}", uuid::Uuid::new_v4().simple());
+        let mut out = Capture::new(marker.as_bytes(), cap);
+        let mut err = Capture::new(marker.as_bytes(), cap);
+        out.feed(&std::mem::take(&mut self.out_leftover));
+        err.feed(&std::mem::take(&mut self.err_leftover));
+        let deadline = Instant::now() + limit;
+
+        let mut request = serde_json::json!({
+            "op": "exec", "code": code, "stdin": stdin, "marker": marker,
+        })
+        .to_string();
+        request.push('\n');
+        let sent = tokio::select! {
+            r = self.proto_w.write_all(request.as_bytes()) => r.is_ok(),
+            _ = sleep_until(deadline) => {
+                self.kill().await;
+                return ExecEnd::TimedOut { stdout: String::new() };
+            }
+        };
+
+        let mut done: Option<(bool, Value)> = None;
+        let mut ended = !sent;
+        let (mut ob, mut eb) = (vec![0u8; READ_CHUNK], vec![0u8; READ_CHUNK]);
+        loop {
+            let complete = done.is_some() && out.finished() && err.finished();
+            if ended || complete {
+                break;
+            }
+            tokio::select! {
+                changed = stop.changed() => {
+                    // A dropped sender means the session is gone as well.
+                    if changed.is_err() || *stop.borrow() {
+                        self.kill().await;
+                        return ExecEnd::Stopped;
+                    }
+                }
+                _ = sleep_until(deadline) => {
+                    self.kill().await;
+                    out.close();
+                    return ExecEnd::TimedOut { stdout: out.into_parts().0 };
+                }
+                r = self.stdout.read(&mut ob), if !out.finished() => feed(&mut out, r, &ob),
+                r = self.stderr.read(&mut eb), if !err.finished() => feed(&mut err, r, &eb),
+                msg = read_message(&mut self.proto_r, &mut self.proto_buf), if done.is_none() => {
+                    match msg {
+                        Some(msg) => done = parse_done(&msg).or(done),
+                        None => ended = true,
+                    }
+                }
+                _ = self.child.wait(), if done.is_none() => ended = true,
+            }
+        }
+
+        if ended {
+            // The worker may have answered just before it ended; then the execution completed.
+            while done.is_none() {
+                match timeout(
+                    DRAIN_TIMEOUT,
+                    read_message(&mut self.proto_r, &mut self.proto_buf),
+                )
+                .await
+                {
+                    Ok(Some(msg)) => done = parse_done(&msg),
+                    _ => break,
+                }
+            }
+            // Collect what it wrote last (a grandchild may hold the pipes open: bounded wait).
+            let drain_until = Instant::now() + DRAIN_TIMEOUT;
+            while !(out.finished() && err.finished()) {
+                tokio::select! {
+                    _ = sleep_until(drain_until) => break,
+                    r = self.stdout.read(&mut ob), if !out.finished() => feed(&mut out, r, &ob),
+                    r = self.stderr.read(&mut eb), if !err.finished() => feed(&mut err, r, &eb),
+                }
+            }
+            out.close();
+            err.close();
+        }
+
+        match done {
+            Some((ok, result)) => {
+                let (stdout, out_rest) = out.into_parts();
+                let (stderr, err_rest) = err.into_parts();
+                self.out_leftover = out_rest;
+                self.err_leftover = err_rest;
+                ExecEnd::Done {
+                    ok,
+                    result,
+                    stdout,
+                    stderr,
+                }
+            }
+            None => {
+                let reason = match timeout(Duration::from_secs(2), self.child.wait()).await {
+                    Ok(Ok(status)) => describe_exit(status),
+                    _ => {
+                        self.kill().await;
+                        "the interpreter stopped answering".to_string()
+                    }
+                };
+                ExecEnd::Died {
+                    reason,
+                    stdout: out.into_parts().0,
+                    stderr: err.into_parts().0,
+                }
+            }
+        }
+    }
+
+    /// Kills the process group and reaps the interpreter.
+    pub async fn kill(&mut self) {
+        kill_group(self.pgid);
+        let _ = self.child.start_kill();
+        let _ = timeout(Duration::from_secs(2), self.child.wait()).await;
+    }
+}
+
+/// Reads the next protocol message; `None` when the socket ended or the worker is broken.
+/// Cancel safe: bytes read so far stay in `buf`.
+async fn read_message(reader: &mut OwnedReadHalf, buf: &mut Vec<u8>) -> Option<Value> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=pos).collect();
+            match serde_json::from_slice::<Value>(&line) {
+                Ok(value) => return Some(value),
+                Err(_) => continue,
+            }
+        }
+        if buf.len() > MAX_PROTOCOL_LINE {
+            return None;
+        }
+        match reader.read(&mut chunk).await {
+            Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => return None,
+        }
+    }
+}
+
+fn feed(capture: &mut Capture, read: std::io::Result<usize>, buf: &[u8]) {
+    match read {
+        Ok(n) if n > 0 => capture.feed(&buf[..n]),
+        _ => capture.close(),
+    }
+}
+
+fn parse_done(msg: &Value) -> Option<(bool, Value)> {
+    if msg.get("op").and_then(Value::as_str) != Some("done") {
+        return None;
+    }
+    let ok = msg.get("ok").and_then(Value::as_bool).unwrap_or(false);
+    let result = msg.get("result").cloned().unwrap_or(Value::Null);
+    Some((ok, result))
+}
+
+fn describe_exit(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("the interpreter exited with code {code}"),
+        (None, Some(signal)) => format!("the interpreter was killed by signal {signal}"),
+        _ => "the interpreter ended".to_string(),
+    }
+}

@@ -1,0 +1,585 @@
+//! The HTTP surface: Azure's data-plane routes (executions, legacy `code/execute`, the custom
+//! container style `/{language}/execute`, sessions, metadata) mapped onto the session registry.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use regex::Regex;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::OnceCell;
+
+use super::Language;
+use super::errors::{PoolError, shorten};
+use super::files;
+use super::session::{Outcome, Registry, SessionView, Settings};
+
+/// Azure's default for `outputStreamsMaxLength`.
+const DEFAULT_OUTPUT_STREAMS_MAX_LENGTH: usize = 4096;
+/// Largest JSON body accepted by the execution routes.
+const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    pub settings: Arc<Settings>,
+    pub started_at: OffsetDateTime,
+    pub runtimes: Arc<OnceCell<Vec<Value>>>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/executions", post(executions))
+        .route("/executions/{execution_id}", get(execution_record))
+        .route("/code/execute", post(legacy_execute))
+        .route("/{language}/execute", post(custom_execute))
+        .route(
+            "/files",
+            get(files::list)
+                .post(files::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/files/upload",
+            post(files::legacy_upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/files/content/{*name}", get(files::legacy_content))
+        .route("/files/{name}", get(files::get).delete(files::delete))
+        .route("/files/{name}/content", get(files::content))
+        .route("/session", get(get_session).delete(delete_session))
+        .route("/listSessions", get(list_sessions))
+        .route("/metadata", get(metadata))
+        .route("/.management/stopSession", post(management_stop))
+        .route("/.management/getSession", post(management_get))
+        .route("/.management/listSessions", post(management_list))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .with_state(state)
+}
+
+async fn unknown_route(method: Method, uri: Uri) -> PoolError {
+    PoolError::not_found(
+        "NotFound",
+        format!(
+            "The local pool does not serve {method} {}.",
+            shorten(uri.path())
+        ),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query parameters
+
+static IDENTIFIER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^[A-Za-z0-9_|}{\[\]:"';<>?/.,@#$%^&*()\-+=!~`]{4,128}$"#)
+        .unwrap_or_else(|e| panic!("identifier pattern: {e}"))
+});
+static API_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+        .unwrap_or_else(|e| panic!("api-version pattern: {e}"))
+});
+
+/// The query of one request, keys compared case-insensitively as Azure does.
+pub struct Request {
+    query: HashMap<String, String>,
+}
+
+impl Request {
+    pub fn new(uri: &Uri) -> Self {
+        let pairs: HashMap<String, String> = Query::try_from_uri(uri)
+            .map(|Query(q)| q)
+            .unwrap_or_default();
+        let query = pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        Self { query }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.query.get(key).map(String::as_str)
+    }
+
+    /// Requires a well-formed `api-version` (every route except the custom-container one).
+    pub fn with_api_version(self) -> Result<Self, PoolError> {
+        match self.get("api-version") {
+            None | Some("") => Err(PoolError::validation("api-version is required")),
+            Some(v) if API_VERSION.is_match(v) => Ok(self),
+            Some(v) => Err(PoolError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidApiVersion",
+                format!(
+                    "The api-version '{}' is invalid: expected YYYY-MM-DD or YYYY-MM-DD-preview, for example 2025-10-02-preview.",
+                    shorten(v)
+                ),
+            )),
+        }
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.get("api-version").unwrap_or_default()
+    }
+
+    pub fn identifier(&self) -> Result<&str, PoolError> {
+        match self.get("identifier") {
+            None | Some("") => Err(PoolError::validation(
+                "The identifier query parameter is required: a session identifier of 4 to 128 characters.",
+            )),
+            Some(id) if IDENTIFIER.is_match(id) => Ok(id),
+            Some(id) => Err(PoolError::validation(format!(
+                "The identifier '{}' is invalid: it must be 4 to 128 characters of letters, digits and _|{{}}[]:\"';<>?/.,@#$%^&*()-+=!~`.",
+                shorten(id)
+            ))),
+        }
+    }
+}
+
+/// Versions before 2024-10-02-preview speak the legacy files contract.
+pub fn is_legacy(api_version: &str) -> bool {
+    api_version
+        .get(..10)
+        .is_some_and(|date| date < "2024-10-02")
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn timestamp(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Executions
+
+/// The fields of an execution request, flat or wrapped in `properties`.
+struct ExecBody {
+    code: String,
+    stdin: Option<String>,
+    timeout: Option<f64>,
+    output_max: Option<f64>,
+}
+
+fn number(value: Option<&Value>) -> Option<f64> {
+    match value? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<ExecBody, PoolError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            PoolError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                format!("The request body exceeds {MAX_JSON_BODY} bytes."),
+            )
+        } else {
+            PoolError::code_missing()
+        }
+    })?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| PoolError::code_missing())?;
+    let wrapped = value.get("properties").filter(|p| p.is_object());
+    let field = |name: &str| {
+        wrapped
+            .and_then(|p| p.get(name))
+            .or_else(|| value.get(name))
+            .filter(|v| !v.is_null())
+    };
+    let code = field("code")
+        .and_then(Value::as_str)
+        .ok_or_else(PoolError::code_missing)?;
+    let input_type = field("codeInputType").and_then(Value::as_str).unwrap_or("");
+    let code = if input_type.eq_ignore_ascii_case("InlineBase64") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(code.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        decoded.ok_or_else(|| {
+            PoolError::validation(
+                "code is not valid base64-encoded UTF-8 (codeInputType InlineBase64)",
+            )
+        })?
+    } else {
+        code.to_string()
+    };
+    Ok(ExecBody {
+        code,
+        stdin: field("stdin").and_then(Value::as_str).map(str::to_string),
+        timeout: number(field("timeoutInSeconds")),
+        output_max: number(field("outputStreamsMaxLength")),
+    })
+}
+
+impl AppState {
+    /// Runs a request's code in the identified session with the pool's limits.
+    async fn run(
+        &self,
+        identifier: &str,
+        language: Language,
+        body: &ExecBody,
+    ) -> Result<(Arc<super::session::Session>, Outcome), PoolError> {
+        let session = self.registry.get_or_create(identifier)?;
+        let max = self.settings.max_timeout;
+        let limit = match body.timeout {
+            Some(t) if t > 0.0 => Duration::try_from_secs_f64(t).map_or(max, |t| t.min(max)),
+            _ => max,
+        };
+        let outcome = session
+            .execute(language, body.code.clone(), body.stdin.clone(), limit)
+            .await;
+        Ok((session, outcome))
+    }
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => s[..at].to_string(),
+        None => s.to_string(),
+    }
+}
+
+fn millis(outcome: &Outcome) -> u64 {
+    u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `POST /executions` (2024-10-02-preview and later). Asynchronous requests run synchronously too.
+async fn executions(
+    State(app): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PoolError> {
+    let req = Request::new(&uri).with_api_version()?;
+    let identifier = req.identifier()?;
+    let body = parse_body(body)?;
+    let (session, outcome) = app.run(identifier, app.settings.language, &body).await?;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let max = match body.output_max {
+        Some(n) if n.is_finite() && n > 0.0 => n as usize,
+        _ => DEFAULT_OUTPUT_STREAMS_MAX_LENGTH,
+    };
+    let resource = json!({
+        "id": id,
+        "identifier": identifier,
+        "executionType": "Synchronous",
+        "status": if outcome.ok { "Succeeded" } else { "Failed" },
+        "result": {
+            "stdout": truncate_chars(&outcome.stdout, max),
+            "stderr": truncate_chars(&outcome.stderr, max),
+            "executionResult": outcome.result,
+            "executionTimeInMilliseconds": millis(&outcome),
+        },
+    });
+    session.record_execution(id.clone(), resource.clone());
+
+    let operation_id = headers
+        .get("operation-id")
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .unwrap_or_else(|| header_value(&id));
+    let location = format!(
+        "/executions/{id}?api-version={}&identifier={}",
+        percent_encode(req.api_version()),
+        percent_encode(identifier)
+    );
+    let mut response = axum::Json(resource).into_response();
+    let h = response.headers_mut();
+    h.insert("operation-id", operation_id);
+    h.insert("Operation-Location", header_value(&location));
+    h.insert("x-ms-session-guid", header_value(&session.guid.to_string()));
+    Ok(response)
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `GET /executions/{executionId}`: a recent execution of the session.
+async fn execution_record(
+    State(app): State<AppState>,
+    UrlPath(execution_id): UrlPath<String>,
+    uri: Uri,
+) -> Result<Response, PoolError> {
+    let req = Request::new(&uri).with_api_version()?;
+    let identifier = req.identifier()?;
+    app.registry
+        .get(identifier)
+        .and_then(|session| session.execution(&execution_id))
+        .map(|resource| axum::Json(resource).into_response())
+        .ok_or_else(|| {
+            PoolError::not_found(
+                "ExecutionNotFound",
+                format!(
+                    "No execution available for operation Id: {}",
+                    shorten(&execution_id)
+                ),
+            )
+        })
+}
+
+/// `POST /code/execute` (2024-02-02-preview): Azure's legacy shape, with `$id`, untruncated.
+async fn legacy_execute(
+    State(app): State<AppState>,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PoolError> {
+    let req = Request::new(&uri).with_api_version()?;
+    let identifier = req.identifier()?;
+    let body = parse_body(body)?;
+    let (_, outcome) = app.run(identifier, app.settings.language, &body).await?;
+    Ok(axum::Json(json!({
+        "$id": "1",
+        "properties": {
+            "$id": "2",
+            "status": if outcome.ok { "Success" } else { "Failure" },
+            "stdout": outcome.stdout,
+            "stderr": outcome.stderr,
+            "result": outcome.result,
+            "executionTimeInMilliseconds": millis(&outcome),
+        }
+    }))
+    .into_response())
+}
+
+/// `POST /{language}/execute`: what a custom-container code runner answers (no api-version).
+async fn custom_execute(
+    State(app): State<AppState>,
+    UrlPath(language): UrlPath<String>,
+    method: Method,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PoolError> {
+    let Ok(language) = language.parse::<Language>() else {
+        return Err(unknown_route(method, uri).await);
+    };
+    let req = Request::new(&uri);
+    let identifier = req.identifier()?;
+    let body = parse_body(body)?;
+    let (_, outcome) = app.run(identifier, language, &body).await?;
+    Ok(axum::Json(json!({
+        "status": if outcome.ok { "Succeeded" } else { "Failed" },
+        "stdout": outcome.stdout,
+        "stderr": outcome.stderr,
+        "result": outcome.result,
+        "executionTimeInMilliseconds": millis(&outcome),
+    }))
+    .into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions and metadata
+
+fn session_json(view: &SessionView, expires_key: &str) -> Value {
+    let mut value = json!({
+        "identifier": view.identifier,
+        "createdAt": timestamp(view.created_at),
+        "lastAccessedAt": timestamp(view.last_accessed_at),
+        "etag": view.etag,
+    });
+    value[expires_key] = Value::from(timestamp(view.expires_at));
+    value
+}
+
+/// `GET /session`: 404 for an identifier the pool does not know (it is not allocated here).
+async fn get_session(State(app): State<AppState>, uri: Uri) -> Result<Response, PoolError> {
+    let req = Request::new(&uri).with_api_version()?;
+    let identifier = req.identifier()?;
+    let session = app.registry.get(identifier).ok_or_else(|| {
+        PoolError::not_found(
+            "SessionNotFound",
+            format!(
+                "No session with identifier '{}' exists in the local pool.",
+                shorten(identifier)
+            ),
+        )
+    })?;
+    Ok(axum::Json(session_json(&session.view(), "expireAt")).into_response())
+}
+
+/// `DELETE /session`: kills the interpreters and deletes the files; the identifier can be reused.
+async fn delete_session(State(app): State<AppState>, uri: Uri) -> Result<Response, PoolError> {
+    let req = Request::new(&uri).with_api_version()?;
+    app.registry.remove(req.identifier()?).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_sessions(State(app): State<AppState>, uri: Uri) -> Result<Response, PoolError> {
+    Request::new(&uri).with_api_version()?;
+    let sessions: Vec<Value> = app
+        .registry
+        .list()
+        .iter()
+        .map(|s| session_json(&s.view(), "expireAt"))
+        .collect();
+    Ok(axum::Json(json!({ "sessions": sessions, "nextLink": null })).into_response())
+}
+
+fn session_missing(identifier: &str) -> PoolError {
+    PoolError::new(
+        StatusCode::BAD_REQUEST,
+        "SessionWithIdentifierNotFound",
+        format!(
+            "Session with identifier '{}' was not found in session pool local.",
+            shorten(identifier)
+        ),
+    )
+}
+
+async fn management_stop(State(app): State<AppState>, uri: Uri) -> Result<Response, PoolError> {
+    let req = Request::new(&uri).with_api_version()?;
+    let identifier = req.identifier()?;
+    if !app.registry.remove(identifier).await {
+        return Err(session_missing(identifier));
+    }
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("Session {identifier} in session pool local stopped."),
+    )
+        .into_response())
+}
+
+async fn management_get(State(app): State<AppState>, uri: Uri) -> Result<Response, PoolError> {
+    let req = Request::new(&uri).with_api_version()?;
+    let identifier = req.identifier()?;
+    let session = app
+        .registry
+        .get(identifier)
+        .ok_or_else(|| session_missing(identifier))?;
+    Ok(axum::Json(session_json(&session.view(), "expiresAt")).into_response())
+}
+
+async fn management_list(State(app): State<AppState>, uri: Uri) -> Result<Response, PoolError> {
+    Request::new(&uri).with_api_version()?;
+    let value: Vec<Value> = app
+        .registry
+        .list()
+        .iter()
+        .map(|s| session_json(&s.view(), "expiresAt"))
+        .collect();
+    let count = value.len();
+    Ok(axum::Json(json!({ "value": value, "count": count, "nextLink": null })).into_response())
+}
+
+/// `GET /metadata`: the runtimes this machine offers, the pool's language first.
+async fn metadata(State(app): State<AppState>, uri: Uri) -> Result<Response, PoolError> {
+    Request::new(&uri).with_api_version()?;
+    let runtimes = app
+        .runtimes
+        .get_or_init(|| detect_runtimes(app.settings.clone()))
+        .await
+        .clone();
+    Ok(axum::Json(json!({
+        "runtimes": runtimes,
+        "preInstalledPackages": [],
+        "createdAt": timestamp(app.started_at),
+        "lastUpdatedAt": timestamp(app.started_at),
+        "jupyterKernel": null,
+    }))
+    .into_response())
+}
+
+async fn detect_runtimes(settings: Arc<Settings>) -> Vec<Value> {
+    let mut order = vec![Language::Python, Language::JavaScript];
+    order.sort_by_key(|l| *l != settings.language);
+    let mut runtimes = Vec::new();
+    for language in order {
+        let (program, args): (&str, &[&str]) = match language {
+            Language::Python => (
+                &settings.python.program,
+                &["-c", "import platform; print(platform.python_version())"],
+            ),
+            Language::JavaScript => (&settings.javascript.program, &["--version"]),
+        };
+        let run = tokio::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        if let Ok(Ok(out)) = tokio::time::timeout(Duration::from_secs(10), run).await
+            && out.status.success()
+        {
+            let version = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .trim_start_matches('v')
+                .to_string();
+            runtimes.push(json!({ "name": language.as_str(), "version": version }));
+        }
+    }
+    runtimes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_versions_are_older_than_2024_10_02() {
+        assert!(is_legacy("2024-02-02-preview"));
+        assert!(is_legacy("2024-08-02-preview"));
+        assert!(!is_legacy("2024-10-02-preview"));
+        assert!(!is_legacy("2025-10-02-preview"));
+    }
+
+    #[test]
+    fn identifiers_follow_the_spec_pattern() {
+        let req = |id: &str| {
+            let uri: Uri = format!("/x?identifier={}", percent_encode(id))
+                .parse()
+                .unwrap();
+            Request::new(&uri).identifier().is_ok()
+        };
+        assert!(req("abcd"));
+        assert!(req("a|b-c&d^e%f$g#h(i){j}[k];<l>"));
+        assert!(!req("abc"));
+        assert!(!req(&"a".repeat(129)));
+        assert!(!req("with space"));
+    }
+
+    #[test]
+    fn bodies_flat_and_wrapped() {
+        let flat = parse_body(Ok(Bytes::from_static(
+            br#"{"code":"1","timeoutInSeconds":"5"}"#,
+        )));
+        assert_eq!(flat.ok().and_then(|b| b.timeout), Some(5.0));
+        let wrapped = parse_body(Ok(Bytes::from_static(br#"{"properties":{"code":"2"}}"#)));
+        assert_eq!(wrapped.ok().map(|b| b.code), Some("2".to_string()));
+        let missing = parse_body(Ok(Bytes::from_static(br#"{"properties":{}}"#)));
+        assert_eq!(
+            missing.err().map(|e| e.code),
+            Some("SessionPropertiesMissing")
+        );
+        let b64 = parse_body(Ok(Bytes::from_static(
+            br#"{"codeInputType":"InlineBase64","code":"Nio3"}"#,
+        )));
+        assert_eq!(b64.ok().map(|b| b.code), Some("6*7".to_string()));
+    }
+
+    #[test]
+    fn truncation_counts_characters() {
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("hi", 5), "hi");
+    }
+}

@@ -1,0 +1,193 @@
+# Worker of the azure-sessions-lsp local pool: one long-lived Python interpreter of one session.
+#
+# Protocol: fd 0 is a socket to the pool. The worker moves it to a private, non-inheritable fd and
+# points fd 0 at /dev/null, so user code can neither read nor write the protocol. Requests and
+# replies are JSON lines on that socket. User output goes straight to fds 1 and 2 (pipes the pool
+# reads), including the output of child processes; the end of an execution is marked on both
+# streams with a random marker chosen by the pool for that execution.
+import ast
+import asyncio
+import base64
+import builtins
+import inspect
+import json
+import os
+import socket
+import sys
+import tempfile
+import traceback
+import types
+
+FILENAME = "<string>"
+RESULT_LIMIT = 1 << 20
+
+
+def write_all(fd, data):
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+class Worker:
+    def __init__(self):
+        self.proto = socket.socket(fileno=os.dup(0))
+        self.devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(self.devnull, 0)
+        sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
+        # Private copies of the output pipes: markers and tracebacks still arrive if user code
+        # closes or redirects fds 1 and 2.
+        self.out_fd = os.dup(1)
+        self.err_fd = os.dup(2)
+        self.loop = None
+        main = types.ModuleType("__main__")
+        main.__dict__["__builtins__"] = builtins
+        sys.modules["__main__"] = main
+        self.ns = main.__dict__
+        # Like `python -c`: imports resolve against the working directory (the session's files).
+        sys.path[0] = os.getcwd()
+
+    def send(self, message):
+        self.proto.sendall(message.encode("utf-8") + b"\n")
+
+    def serve(self):
+        version = ".".join(str(p) for p in sys.version_info[:3])
+        self.send(json.dumps({"op": "ready", "version": version, "pid": os.getpid()}))
+        reader = self.proto.makefile("rb")
+        for line in reader:
+            try:
+                request = json.loads(line)
+            except ValueError:
+                continue
+            if request.get("op") == "exec":
+                self.execute(request)
+
+    def execute(self, request):
+        os.dup2(self.out_fd, 1)
+        os.dup2(self.err_fd, 2)
+        self.set_stdin(request.get("stdin"))
+        ok, result = True, ""
+        try:
+            has_value, value = self.run(request.get("code", ""))
+            if has_value:
+                result = to_result(value)
+        except SystemExit as e:
+            if e.code not in (None, 0):
+                ok = False
+                self.report(e)
+        except BaseException as e:  # noqa: BLE001 - user code may raise anything
+            ok = False
+            self.report(e)
+        finally:
+            self.set_stdin(None)
+        marker = request.get("marker", "").encode("utf-8")
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        write_all(self.out_fd, marker)
+        write_all(self.err_fd, marker)
+        self.send('{"op":"done","ok":%s,"result":%s}' % ("true" if ok else "false", result_json(result)))
+
+    def set_stdin(self, text):
+        if text is None:
+            os.dup2(self.devnull, 0)
+        else:
+            with tempfile.TemporaryFile() as f:
+                f.write(text.encode("utf-8"))
+                f.seek(0)
+                os.dup2(f.fileno(), 0)
+        # A fresh reader, so nothing buffered from an earlier execution is seen.
+        sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
+
+    def run(self, code):
+        tree = ast.parse(code, FILENAME, "exec")
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        self.evaluate(compile(tree, FILENAME, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT))
+        if last is None:
+            return False, None
+        return True, self.evaluate(
+            compile(last, FILENAME, "eval", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        )
+
+    def evaluate(self, code):
+        value = eval(code, self.ns)
+        if code.co_flags & inspect.CO_COROUTINE:
+            # Top-level await, as in Jupyter.
+            if self.loop is None:
+                self.loop = asyncio.new_event_loop()
+            value = self.loop.run_until_complete(value)
+        return value
+
+    def report(self, error):
+        tb = error.__traceback__
+        # Hide the worker's own frames: the traceback starts in the submitted code.
+        while tb is not None and tb.tb_frame.f_code.co_filename != FILENAME:
+            tb = tb.tb_next
+        try:
+            text = "".join(traceback.format_exception(type(error), error, tb))
+        except Exception:  # noqa: BLE001
+            text = "%s\n" % type(error).__name__
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        write_all(self.err_fd, text.encode("utf-8", "replace"))
+
+
+def to_result(value):
+    """The final expression's value as Azure returns it: JSON, an image, or the repr string."""
+    if value is None:
+        return None
+    png = image_png(value)
+    if png is not None:
+        return {"type": "image", "format": "png", "base64_data": base64.b64encode(png).decode("ascii")}
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except Exception:  # noqa: BLE001
+        return safe_repr(value)
+
+
+def image_png(value):
+    try:
+        if isinstance(value, type):
+            return None
+        method = getattr(value, "_repr_png_", None)
+        if callable(method):
+            data = method()
+            return data if isinstance(data, bytes) else None
+        if type(value).__module__.startswith("matplotlib") and hasattr(value, "savefig"):
+            import io
+
+            buf = io.BytesIO()
+            value.savefig(buf, format="png")
+            return buf.getvalue()
+    except Exception:  # noqa: BLE001
+        return None
+    return None
+
+
+def safe_repr(value):
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001
+        text = "<unrepresentable %s>" % type(value).__name__
+    return text[:RESULT_LIMIT]
+
+
+def result_json(result):
+    try:
+        text = json.dumps(result, allow_nan=False)
+    except Exception:  # noqa: BLE001
+        text = json.dumps(safe_repr(result))
+    if len(text) > RESULT_LIMIT:
+        text = json.dumps(safe_repr(result)[:RESULT_LIMIT])
+    return text
+
+
+if __name__ == "__main__":
+    Worker().serve()

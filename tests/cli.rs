@@ -1,0 +1,183 @@
+//! The `azure-sessions-lsp` binary: `run` end to end against the local pool, exit codes,
+//! `pool`'s first line, `--version`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_azure-sessions-lsp"));
+    let state = std::env::temp_dir().join(format!("azs-cli-test-{}", std::process::id()));
+    command
+        .env("XDG_STATE_HOME", state)
+        .env_remove("AZURE_SESSIONS_ENDPOINT")
+        .env_remove("RUST_LOG");
+    command
+}
+
+fn run_stdin(args: &[&str], code: &str) -> (i32, String, String) {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(code.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_prints_stdout_stderr_and_result_with_exit_codes() {
+    let (code, stdout, stderr) = run_stdin(
+        &["run", "--endpoint", "local", "-"],
+        "import sys\nprint('out')\nprint('err', file=sys.stderr)\n6 * 7\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "out\n42\n");
+    assert_eq!(stderr, "err\n");
+
+    let (code, stdout, stderr) = run_stdin(
+        &["run", "--endpoint", "local", "-"],
+        "x = 1\nraise ValueError('bad value')\n",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("line 2") && stderr.ends_with("ValueError: bad value\n"),
+        "{stderr}"
+    );
+
+    let (code, stdout, _) = run_stdin(
+        &[
+            "run",
+            "--endpoint",
+            "local",
+            "--language",
+            "javascript",
+            "--stdin",
+            "ignored",
+            "-",
+        ],
+        "console.log('js'); 1 + 1",
+    );
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "js\n2\n");
+}
+
+#[test]
+fn run_reads_a_file_and_uses_environment_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.py");
+    std::fs::write(&script, "print(input())\n").unwrap();
+    let output = bin()
+        .args(["run", "--stdin", "typed", script.to_str().unwrap()])
+        .env("AZURE_SESSIONS_ENDPOINT", "local")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "typed\n");
+}
+
+#[test]
+fn configuration_and_network_errors_exit_2_with_one_line() {
+    for (args, needle) in [
+        (vec!["run", "-"], "azureSessions.endpoint"),
+        (
+            vec!["run", "--endpoint", "http://pool.example.com", "-"],
+            "plain HTTP",
+        ),
+        (
+            vec![
+                "run",
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "--auth",
+                "none",
+                "--cold-start-timeout-seconds",
+                "0",
+                "-",
+            ],
+            "could not reach",
+        ),
+        (
+            vec!["run", "--endpoint", "local", "/nonexistent/file.py"],
+            "could not read",
+        ),
+    ] {
+        let (code, _, stderr) = run_stdin(&args, "print(1)\n");
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn pool_prints_its_address_first_and_serves() {
+    let mut child = bin()
+        .args(["pool", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.starts_with("listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    let endpoint = first.trim().trim_start_matches("listening on ").to_owned();
+    let (code, stdout, stderr) = run_stdin(
+        &[
+            "run",
+            "--endpoint",
+            &endpoint,
+            "--auth",
+            "none",
+            "--session",
+            "cli-test-1",
+            "-",
+        ],
+        "print(2 + 2)\n",
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "4\n");
+}
+
+#[test]
+fn version_and_settings_schema() {
+    let output = bin().arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("azure-sessions-lsp {}", env!("CARGO_PKG_VERSION"))
+    );
+    let output = bin().arg("settings-schema").output().unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(schema["timeoutSeconds"]["default"], 220);
+    assert_eq!(
+        schema["api"]["enum"],
+        serde_json::json!(["executions", "legacy", "custom"])
+    );
+}
