@@ -52,9 +52,15 @@ impl Config {
     }
 }
 
-/// The path of a `file:` URI.
+/// The path of a `file:` URI (other schemes, like `untitled:`, have none).
 pub fn file_path(uri: &str) -> Option<PathBuf> {
-    let uri: Uri = uri.parse().ok()?;
+    local_path(&uri.parse().ok()?)
+}
+
+pub fn local_path(uri: &Uri) -> Option<PathBuf> {
+    if !uri.as_str().starts_with("file:") {
+        return None;
+    }
     uri.to_file_path().map(|p| p.into_owned())
 }
 
@@ -82,19 +88,14 @@ impl Inner {
             .workspace_folders
             .iter()
             .flatten()
-            .filter_map(|f| {
-                Some((
-                    f.uri.as_str().to_owned(),
-                    f.uri.to_file_path()?.into_owned(),
-                ))
-            })
+            .filter_map(|f| Some((f.uri.as_str().to_owned(), local_path(&f.uri)?)))
             .collect();
         #[allow(deprecated)]
         if folders.is_empty()
             && let Some(root) = &params.root_uri
-            && let Some(path) = root.to_file_path()
+            && let Some(path) = local_path(root)
         {
-            folders.push((root.as_str().to_owned(), path.into_owned()));
+            folders.push((root.as_str().to_owned(), path));
         }
         config.folders = folders;
         let options = params.initialization_options.clone().unwrap_or(Value::Null);
@@ -115,8 +116,7 @@ impl Inner {
             config.per_folder.remove(removed.uri.as_str());
         }
         for added in event.added {
-            if let Some(path) = added.uri.to_file_path() {
-                let path = path.into_owned();
+            if let Some(path) = local_path(&added.uri) {
                 config.folders.push((added.uri.as_str().to_owned(), path));
             }
         }

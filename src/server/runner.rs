@@ -13,6 +13,7 @@ use tokio::sync::{Notify, OnceCell, mpsc, oneshot};
 use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::*;
 
+use super::config::local_path;
 use super::marks::{MarkDiagnostic, Severity};
 use super::protocol::*;
 use super::sessions::Session;
@@ -239,8 +240,7 @@ impl Inner {
         if let Some(doc) = lock(&self.documents).get(uri.as_str()) {
             return Ok((doc.text.clone(), doc.language_id.clone(), doc.version));
         }
-        let path = uri
-            .to_file_path()
+        let path = local_path(uri)
             .ok_or_else(|| invalid_params(format!("{} is not open in the editor", uri.as_str())))?;
         let meta = std::fs::metadata(&path).map_err(|e| {
             invalid_params(format!(
@@ -869,11 +869,8 @@ impl Inner {
     }
 
     pub(super) async fn upload_file(self: &Arc<Self>, args: UploadArgs) -> jsonrpc::Result<Value> {
-        let path = args
-            .uri
-            .to_file_path()
-            .ok_or_else(|| invalid_params("uploadFile expects a file: URI of a local file"))?
-            .into_owned();
+        let path = local_path(&args.uri)
+            .ok_or_else(|| invalid_params("uploadFile expects a file: URI of a local file"))?;
         let meta = tokio::fs::metadata(&path)
             .await
             .map_err(|e| invalid_params(format!("cannot read {}: {e}", path.display())))?;
@@ -942,11 +939,8 @@ impl Inner {
         self: &Arc<Self>,
         args: DownloadArgs,
     ) -> jsonrpc::Result<Value> {
-        let target = args
-            .target_uri
-            .to_file_path()
-            .ok_or_else(|| invalid_params("downloadFile expects targetUri to be a file: URI"))?
-            .into_owned();
+        let target = local_path(&args.target_uri)
+            .ok_or_else(|| invalid_params("downloadFile expects targetUri to be a file: URI"))?;
         let (session, settings) =
             self.command_session(Some(args.uri.as_ref().unwrap_or(&args.target_uri)))?;
         let resolved = self
