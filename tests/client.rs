@@ -594,7 +594,35 @@ async fn files_and_session_calls_of_both_generations() {
 }
 
 #[tokio::test]
-async fn oversized_answers_are_refused_without_reading_them_whole() {
+async fn oversized_answers_are_cut_with_a_note() {
+    let stdout = "y".repeat(3 << 20);
+    // Azure writes `status` before `result`.
+    let body = format!(
+        r#"{{"id":"x","status":"Succeeded","result":{{"stdout":"{stdout}","stderr":""}}}}"#
+    )
+    .into_bytes();
+    let pool = FakePool::start(move |_, _| Reply::Raw(200, vec![], body.clone())).await;
+    let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
+    let execution = client()
+        .with_max_response_bytes(1 << 20)
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
+        .await
+        .unwrap();
+    assert_eq!(execution.status, ExecutionStatus::Succeeded);
+    assert!(execution.stdout.len() < (1 << 20) + 200);
+    assert!(execution.stdout.starts_with("yyyy"));
+    assert!(execution.stdout.ends_with(
+        "[output cut: the pool's answer was larger than 1 MiB; the rest was not read]\n"
+    ));
+}
+
+#[tokio::test]
+async fn oversized_answers_that_are_not_json_are_refused() {
     let pool = FakePool::start(|_, _| Reply::Raw(200, vec![], vec![b'x'; 3 << 20])).await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let error = client()

@@ -32,7 +32,7 @@ fn http_timeout(execution: Duration) -> Duration {
 const SHORT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// No answer can be larger than this; memory stays bounded whatever the pool sends.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
 
 /// Network settings that need a new `reqwest::Client` when they change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -60,7 +60,12 @@ struct Answer {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    /// The body was larger than the limit: `body` holds its start only.
+    truncated: bool,
 }
+
+/// Downloads may be as large as an upload (128 MB); other answers are small or capped.
+const MAX_DOWNLOAD_BYTES: usize = 130 << 20;
 
 #[derive(Clone)]
 pub struct SessionsClient {
@@ -135,6 +140,7 @@ impl SessionsClient {
                     request.cold_start_budget,
                     timeout,
                     progress,
+                    self.max_response_bytes,
                     &|| {
                         self.http
                             .post(url.clone())
@@ -143,6 +149,9 @@ impl SessionsClient {
                     },
                 )
                 .await?;
+            if answer.status.is_success() && answer.truncated {
+                return salvage_execution(&answer.body, self.max_response_bytes);
+            }
             if answer.status.is_success() {
                 return response::parse_execution(&answer.body)
                     .map_err(SessionsError::MalformedResponse);
@@ -184,6 +193,7 @@ impl SessionsClient {
                 Duration::from_secs(30),
                 SHORT_CALL_TIMEOUT,
                 &|_| {},
+                self.max_response_bytes,
                 &|| {
                     let part =
                         reqwest::multipart::Part::stream(reqwest::Body::from(content.clone()))
@@ -217,7 +227,9 @@ impl SessionsClient {
             return Err(no_files_api());
         }
         let url = pool.url(&["files"], pool.api_version.as_deref(), Some(identifier));
-        let answer = self.simple(credentials, Method::GET, &url).await?;
+        let answer = self
+            .simple(credentials, Method::GET, &url, self.max_response_bytes)
+            .await?;
         if !answer.status.is_success() {
             return Err(self.error_for(pool, &url, &answer));
         }
@@ -244,7 +256,14 @@ impl SessionsClient {
             ),
             Api::Custom => return Err(no_files_api()),
         };
-        let answer = self.simple(credentials, Method::GET, &url).await?;
+        let answer = self
+            .simple(
+                credentials,
+                Method::GET,
+                &url,
+                MAX_DOWNLOAD_BYTES.max(self.max_response_bytes),
+            )
+            .await?;
         if answer.status == StatusCode::NOT_FOUND {
             return Err(SessionsError::Http {
                 status: 404,
@@ -284,7 +303,9 @@ impl SessionsClient {
                 ),
             ),
         };
-        let answer = self.simple(credentials, method, &url).await?;
+        let answer = self
+            .simple(credentials, method, &url, self.max_response_bytes)
+            .await?;
         if answer.status.is_success() || answer.status == StatusCode::NOT_FOUND {
             return Ok(());
         }
@@ -321,7 +342,9 @@ impl SessionsClient {
                 ),
             ),
         };
-        let answer = self.simple(credentials, method, &url).await?;
+        let answer = self
+            .simple(credentials, method, &url, self.max_response_bytes)
+            .await?;
         if answer.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -340,21 +363,28 @@ impl SessionsClient {
             .map_err(SessionsError::MalformedResponse)
     }
 
-    /// A short call without a body, with the usual retries.
+    /// A short call without a body, with the usual retries. An answer over `limit` is an error.
     async fn simple(
         &self,
         credentials: &Credentials,
         method: Method,
         url: &Url,
+        limit: usize,
     ) -> Result<Answer, SessionsError> {
-        self.send(
-            credentials,
-            Duration::from_secs(30),
-            SHORT_CALL_TIMEOUT,
-            &|_| {},
-            &|| self.http.request(method.clone(), url.clone()),
-        )
-        .await
+        let answer = self
+            .send(
+                credentials,
+                Duration::from_secs(30),
+                SHORT_CALL_TIMEOUT,
+                &|_| {},
+                limit,
+                &|| self.http.request(method.clone(), url.clone()),
+            )
+            .await?;
+        if answer.truncated {
+            return Err(SessionsError::ResponseTooLarge { limit });
+        }
+        Ok(answer)
     }
 
     /// Sends a request built by `build` (called again for each attempt) and reads the answer.
@@ -364,6 +394,7 @@ impl SessionsClient {
         budget: Duration,
         timeout: Duration,
         progress: Progress<'_>,
+        limit: usize,
         build: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
     ) -> Result<Answer, SessionsError> {
         let started = Instant::now();
@@ -377,7 +408,7 @@ impl SessionsClient {
                 request = request.bearer_auth(token.secret());
             }
             let outcome = match request.send().await {
-                Ok(response) => Ok(self.read(response, timeout).await?),
+                Ok(response) => Ok(self.read(response, timeout, limit).await?),
                 Err(error) => Err(error),
             };
             let reason = match outcome {
@@ -432,29 +463,27 @@ impl SessionsClient {
         }
     }
 
-    /// Reads the body with a size cap; a stall or a reset mid-body is reported, not retried.
+    /// Reads the body up to `limit` bytes (the rest is not read: the connection is dropped);
+    /// a stall or a reset mid-body is reported, not retried.
     async fn read(
         &self,
         mut response: reqwest::Response,
         timeout: Duration,
+        limit: usize,
     ) -> Result<Answer, SessionsError> {
         let status = response.status();
         let headers = response.headers().clone();
-        if let Some(length) = response.content_length()
-            && length > self.max_response_bytes as u64
-        {
-            return Err(SessionsError::ResponseTooLarge {
-                limit: self.max_response_bytes,
-            });
-        }
-        let mut body = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
+        let expected = response.content_length().unwrap_or(0).min(limit as u64) as usize;
+        let mut body = Vec::with_capacity(expected);
+        let mut truncated = false;
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > self.max_response_bytes {
-                        return Err(SessionsError::ResponseTooLarge {
-                            limit: self.max_response_bytes,
-                        });
+                    let room = limit - body.len();
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        truncated = true;
+                        break;
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -473,6 +502,7 @@ impl SessionsClient {
             status,
             headers,
             body: Bytes::from(body),
+            truncated,
         })
     }
 
@@ -553,6 +583,30 @@ fn execute_body(api: Api, request: &ExecuteRequest<'_>, wrapped: bool) -> Value 
             "properties": { "code": request.code, "stdin": request.stdin.unwrap_or("") }
         }),
     }
+}
+
+/// An execution answer larger than the cap: what arrived is shown, with a note that the rest
+/// was cut (memory stays bounded whatever the pool sends).
+fn salvage_execution(prefix: &[u8], limit: usize) -> Result<Execution, SessionsError> {
+    let value =
+        super::salvage::parse_prefix(prefix).ok_or(SessionsError::ResponseTooLarge { limit })?;
+    let mut execution =
+        response::execution_from_value(&value).map_err(SessionsError::MalformedResponse)?;
+    let has_status = value
+        .get("status")
+        .or_else(|| value.pointer("/properties/status"))
+        .is_some();
+    if !has_status {
+        execution.status = response::ExecutionStatus::Failed;
+        execution.raw_status = "Unknown".to_owned();
+    }
+    let note = format!(
+        "\n[output cut: the pool's answer was larger than {} MiB; the rest was not read]\n",
+        limit >> 20
+    );
+    execution.stdout.push_str(&note);
+    tracing::warn!(limit, "execution answer over the size cap; output cut");
+    Ok(execution)
 }
 
 fn give_up(status: StatusCode, waited: Duration, reason: String) -> SessionsError {

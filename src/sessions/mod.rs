@@ -5,6 +5,7 @@ mod client;
 pub mod error;
 pub mod response;
 mod retry;
+mod salvage;
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream, WriteHalf};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Mutex, Notify, oneshot};
 
 use azure_sessions_lsp::server::{self, ServerOptions};
@@ -16,22 +16,27 @@ use azure_sessions_lsp::server::{self, ServerOptions};
 pub const WAIT: Duration = Duration::from_secs(30);
 
 type Pending = Arc<std::sync::Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
+type Writer = Arc<Mutex<Box<dyn AsyncWrite + Send + Unpin>>>;
 
 pub struct Lsp {
-    writer: Arc<Mutex<WriteHalf<DuplexStream>>>,
+    writer: Writer,
     pending: Pending,
     messages: Arc<std::sync::Mutex<Vec<Value>>>,
     arrived: Arc<Notify>,
     next_id: AtomicI64,
     /// `workspace/configuration` answers by scope URI ("" for the window).
     pub config: Arc<std::sync::Mutex<HashMap<String, Value>>>,
-    server_task: tokio::task::JoinHandle<()>,
+    server_task: Option<tokio::task::JoinHandle<()>>,
     reader_task: tokio::task::JoinHandle<()>,
+    /// The server process, when the harness runs the real binary.
+    pub child: Option<tokio::process::Child>,
 }
 
 impl Drop for Lsp {
     fn drop(&mut self) {
-        self.server_task.abort();
+        if let Some(task) = &self.server_task {
+            task.abort();
+        }
         self.reader_task.abort();
     }
 }
@@ -60,7 +65,7 @@ pub fn file_uri(path: &Path) -> String {
 }
 
 impl Lsp {
-    /// Starts a server with its state in `state_dir` and initializes it with `params`.
+    /// Starts a server in process with its state in `state_dir` and initializes it with `params`.
     pub async fn start(state_dir: &Path, params: Value) -> Lsp {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
@@ -69,20 +74,51 @@ impl Lsp {
         };
         let server_task = tokio::spawn(server::serve(server_read, server_write, options));
         let (client_read, client_write) = tokio::io::split(client_side);
-        let writer = Arc::new(Mutex::new(client_write));
+        let lsp = Lsp::connect(client_read, Box::new(client_write), Some(server_task), None);
+        lsp.initialize(params).await;
+        lsp
+    }
+
+    /// Starts the real binary (`serve`) with this environment; its stderr goes to `stderr_log`.
+    pub async fn spawn(env: &[(&str, String)], stderr_log: &Path, params: Value) -> Lsp {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_azure-sessions-lsp"));
+        command
+            .arg("serve")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(stderr_log).expect("stderr log"))
+            .kill_on_drop(true);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start the server");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let lsp = Lsp::connect(stdout, Box::new(stdin), None, Some(child));
+        lsp.initialize(params).await;
+        lsp
+    }
+
+    fn connect(
+        reader: impl AsyncRead + Unpin + Send + 'static,
+        writer: Box<dyn AsyncWrite + Send + Unpin>,
+        server_task: Option<tokio::task::JoinHandle<()>>,
+        child: Option<tokio::process::Child>,
+    ) -> Lsp {
+        let writer: Writer = Arc::new(Mutex::new(writer));
         let pending: Pending = Arc::default();
         let messages: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
         let arrived = Arc::new(Notify::new());
         let config: Arc<std::sync::Mutex<HashMap<String, Value>>> = Arc::default();
         let reader_task = tokio::spawn(read_loop(
-            BufReader::new(client_read),
+            BufReader::new(reader),
             writer.clone(),
             pending.clone(),
             messages.clone(),
             arrived.clone(),
             config.clone(),
         ));
-        let lsp = Lsp {
+        Lsp {
             writer,
             pending,
             messages,
@@ -91,14 +127,37 @@ impl Lsp {
             config,
             server_task,
             reader_task,
-        };
-        let init = lsp
+            child,
+        }
+    }
+
+    async fn initialize(&self, params: Value) {
+        let init = self
             .request("initialize", params)
             .await
             .expect("initialize succeeds");
         assert!(init["capabilities"]["executeCommandProvider"]["commands"].is_array());
-        lsp.notify("initialized", json!({})).await;
-        lsp
+        self.notify("initialized", json!({})).await;
+    }
+
+    /// Every message the server sent, as JSON text (for checks that something never appears).
+    pub fn transcript_of_messages(&self) -> String {
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Whether the server is still running (process mode) or its task (in process).
+    pub fn alive(&mut self) -> bool {
+        match (&mut self.child, &self.server_task) {
+            (Some(child), _) => matches!(child.try_wait(), Ok(None)),
+            (None, Some(task)) => !task.is_finished(),
+            _ => false,
+        }
     }
 
     pub async fn send(&self, message: Value) {
@@ -201,9 +260,9 @@ pub async fn answer(rx: oneshot::Receiver<Value>, wait: Duration) -> Result<Valu
     }
 }
 
-async fn read_loop(
-    mut reader: BufReader<tokio::io::ReadHalf<DuplexStream>>,
-    writer: Arc<Mutex<WriteHalf<DuplexStream>>>,
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut reader: BufReader<R>,
+    writer: Writer,
     pending: Pending,
     messages: Arc<std::sync::Mutex<Vec<Value>>>,
     arrived: Arc<Notify>,
