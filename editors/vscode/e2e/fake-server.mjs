@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// A stand-in for azure-sessions-lsp that speaks the same protocol (a subset) and runs Python locally.
+// Only for checking the extension and the e2e harness when the real server is not built:
+//   AZURE_SESSIONS_LSP_PATH=editors/vscode/e2e/fake-server.mjs node e2e/run.mjs --vsix X
+// It is never packaged and never used unless pointed at explicitly.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+if (process.argv.includes('--version')) {
+  console.log('azure-sessions-lsp 0.0.0-fake');
+  process.exit(0);
+}
+
+const docs = new Map();
+const transcript = [];
+const OUTPUT_URI = 'azure-sessions://output/fake-session';
+const MARKER = /^\s*(#|\/\/)\s*%%/;
+let nextId = 1;
+const remoteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-azs-files-'));
+process.on('exit', () => {
+  fs.rmSync(remoteDir, { recursive: true, force: true });
+  fs.rmSync(path.join(os.tmpdir(), `fake-azs-${process.pid}.py`), { force: true });
+});
+process.on('SIGTERM', () => process.exit(0));
+
+function send(msg) {
+  const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...msg }), 'utf8');
+  process.stdout.write(`Content-Length: ${body.length}\r\n\r\n`);
+  process.stdout.write(body);
+}
+const notify = (method, params) => send({ method, params });
+const request = (method, params) => send({ id: `s${nextId++}`, method, params });
+
+function cellRange(lines, line) {
+  let start = 0;
+  for (let i = line; i >= 0; i--) if (MARKER.test(lines[i] ?? '')) { start = i; break; }
+  let end = lines.length;
+  for (let i = line + 1; i < lines.length; i++) if (MARKER.test(lines[i])) { end = i; break; }
+  return [start, end];
+}
+
+let endpoint = 'local';
+function run(uri, startLine, code) {
+  if (endpoint === '') {
+    const message = 'No pool is configured: set azureSessions.endpoint to your session pool\'s management endpoint (or "local").';
+    notify('window/showMessage', { type: 1, message });
+    notify('azure-sessions/status', { uri, state: 'error', message });
+    throw Object.assign(new Error(message), { code: -32603 });
+  }
+  notify('azure-sessions/status', { uri, state: 'running', message: 'running' });
+  const file = path.join(os.tmpdir(), `fake-azs-${process.pid}.py`);
+  fs.writeFileSync(file, code);
+  const t0 = Date.now();
+  const r = spawnSync('python3', [file], { encoding: 'utf8' });
+  const ms = Date.now() - t0;
+  const outcome = { status: r.status === 0 ? 'Succeeded' : 'Failed', stdout: r.stdout, stderr: r.stderr, result: null, executionTimeMs: ms, outputUri: OUTPUT_URI };
+  const diagnostics = [];
+  if (r.status !== 0) {
+    const frames = [...r.stderr.matchAll(/File "([^"]+)", line (\d+)/g)].filter((m) => m[1] === file);
+    const last = r.stderr.trim().split('\n').pop() ?? '';
+    const m = /^(\w+(?:\.\w+)*)(?::\s*(.*))?$/.exec(last);
+    const line = frames.length ? startLine + Number(frames[frames.length - 1][2]) - 1 : startLine;
+    outcome.error = { type: m?.[1] ?? 'Error', message: m?.[2] ?? last, line };
+    diagnostics.push({ range: { start: { line, character: 0 }, end: { line, character: 1000 } }, severity: 1, source: 'azure-sessions', message: `${outcome.error.type}: ${outcome.error.message}` });
+  }
+  notify('textDocument/publishDiagnostics', { uri, diagnostics });
+  transcript.push(`── run ${transcript.length + 1} · ${path.basename(uri)} line ${startLine + 1} · ${outcome.status} · ${ms} ms\n${r.stdout}${r.stderr}`);
+  notify('azure-sessions/outputChanged', { uri: OUTPUT_URI });
+  notify('azure-sessions/status', { uri, state: r.status === 0 ? 'succeeded' : 'failed', message: outcome.error?.type ?? `${ms} ms` });
+  return outcome;
+}
+
+function handle(msg) {
+  const { id, method, params } = msg;
+  if (method === undefined) return; // a response to one of our requests
+  const reply = (result) => send({ id, result });
+  switch (method) {
+    case 'initialize':
+      return reply({
+        capabilities: {
+          textDocumentSync: 1,
+          codeLensProvider: {},
+          executeCommandProvider: {
+            commands: ['azure-sessions.run', 'azure-sessions.runCell', 'azure-sessions.resetSession', 'azure-sessions.sessionInfo', 'azure-sessions.uploadFile', 'azure-sessions.listFiles', 'azure-sessions.downloadFile'],
+          },
+        },
+        serverInfo: { name: 'azure-sessions-lsp (fake)', version: '0.0.0' },
+      });
+    case 'initialized':
+      request('workspace/configuration', { items: [{ section: 'azureSessions' }] });
+      return;
+    case 'workspace/didChangeConfiguration':
+      endpoint = params.settings?.azureSessions?.endpoint ?? endpoint;
+      return;
+    case 'shutdown':
+      return reply(null);
+    case 'exit':
+      process.exit(0);
+      return;
+    case 'textDocument/didOpen':
+      docs.set(params.textDocument.uri, params.textDocument.text);
+      return;
+    case 'textDocument/didChange':
+      docs.set(params.textDocument.uri, params.contentChanges.at(-1).text);
+      return;
+    case 'textDocument/codeLens': {
+      const lines = (docs.get(params.textDocument.uri) ?? '').split('\n');
+      const lenses = [];
+      lines.forEach((l, i) => {
+        if (MARKER.test(l)) lenses.push({ range: { start: { line: i, character: 0 }, end: { line: i, character: 0 } }, command: { title: '▶ Run cell', command: 'azure-sessions.runCell', arguments: [{ uri: params.textDocument.uri, position: { line: i, character: 0 } }] } });
+      });
+      return reply(lenses);
+    }
+    case 'workspace/executeCommand': {
+      const arg = params.arguments?.[0] ?? {};
+      const lines = (docs.get(arg.uri) ?? '').split('\n');
+      if (params.command === 'azure-sessions.run') {
+        const r = arg.range;
+        if (!r) return reply(run(arg.uri, 0, lines.join('\n')));
+        if (r.start.line === r.end.line && r.start.character === r.end.character) return reply(run(arg.uri, r.start.line, lines[r.start.line]));
+        return reply(run(arg.uri, r.start.line, lines.slice(r.start.line, r.end.line + 1).join('\n')));
+      }
+      if (params.command === 'azure-sessions.runCell') {
+        const [s, e] = cellRange(lines, arg.position.line);
+        return reply(run(arg.uri, s, lines.slice(s, e).join('\n')));
+      }
+      if (params.command === 'azure-sessions.sessionInfo') {
+        return reply({ endpoint: 'local', api: 'executions', scope: 'workspace', identifier: 'fake-session', runs: transcript.length, lastRunAt: null, outputUri: OUTPUT_URI });
+      }
+      if (params.command === 'azure-sessions.resetSession') return reply({ identifierChanged: true });
+      if (params.command === 'azure-sessions.uploadFile') {
+        const name = arg.remoteName ?? path.basename(fileURLToPath(arg.uri));
+        fs.copyFileSync(fileURLToPath(arg.uri), path.join(remoteDir, name));
+        return reply({ name, size: fs.statSync(path.join(remoteDir, name)).size });
+      }
+      if (params.command === 'azure-sessions.listFiles') {
+        return reply(fs.readdirSync(remoteDir).map((name) => ({ name, size: fs.statSync(path.join(remoteDir, name)).size, lastModified: new Date().toISOString() })));
+      }
+      if (params.command === 'azure-sessions.downloadFile') {
+        fs.copyFileSync(path.join(remoteDir, arg.remoteName), fileURLToPath(arg.targetUri));
+        return reply({ targetUri: arg.targetUri, size: fs.statSync(fileURLToPath(arg.targetUri)).size });
+      }
+      return send({ id, error: { code: -32602, message: `unknown command ${params.command}` } });
+    }
+    case 'azure-sessions/output':
+      return reply({ text: transcript.join('\n') || '(no runs yet)\n' });
+    default:
+      if (id !== undefined) send({ id, error: { code: -32601, message: `${method} not handled` } });
+  }
+}
+
+let buf = Buffer.alloc(0);
+process.stdin.on('data', (chunk) => {
+  buf = Buffer.concat([buf, chunk]);
+  for (;;) {
+    const sep = buf.indexOf('\r\n\r\n');
+    if (sep < 0) return;
+    const len = Number(/Content-Length: (\d+)/i.exec(buf.subarray(0, sep).toString())?.[1]);
+    if (buf.length < sep + 4 + len) return;
+    const body = buf.subarray(sep + 4, sep + 4 + len).toString('utf8');
+    buf = buf.subarray(sep + 4 + len);
+    const msg = JSON.parse(body);
+    try {
+      handle(msg);
+    } catch (e) {
+      if (msg.id !== undefined) send({ id: msg.id, error: { code: e.code ?? -32603, message: e.message } });
+    }
+  }
+});

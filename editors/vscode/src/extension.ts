@@ -1,0 +1,599 @@
+// Azure Sessions: a thin VS Code client for the azure-sessions-lsp language server.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  DidChangeConfigurationNotification,
+  ErrorCodes,
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  ResponseError,
+  RevealOutputChannelOn,
+  type ServerOptions,
+  State,
+} from 'vscode-languageclient/node';
+import { TranscriptProvider } from './outputProvider';
+import {
+  type AccessTokenParams,
+  type AccessTokenResult,
+  GetAccessTokenRequest,
+  isRunOutcome,
+  OUTPUT_SCHEME,
+  OutputChangedNotification,
+  type RemoteFile,
+  type RunOutcome,
+  SERVER_COMMANDS,
+  type SessionInfo,
+  StatusNotification,
+} from './protocol';
+import { locateServer, ServerNotFoundError } from './serverLocator';
+import { SessionStatusBar } from './statusBar';
+import { compileCellMarker, formatBytes, jwtExpiry, nextCellLine, serverSettings } from './util';
+
+const SECTION = 'azureSessions';
+const LANGUAGES = ['python', 'javascript'];
+const DEFAULT_SCOPE = 'https://dynamicsessions.io/.default';
+const RUN_COMMANDS: ReadonlySet<string> = new Set([SERVER_COMMANDS.run, SERVER_COMMANDS.runCell]);
+
+let extension: AzureSessions | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  extension = new AzureSessions(context);
+  context.subscriptions.push(extension);
+  await extension.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await extension?.stop();
+  extension = undefined;
+}
+
+function settingsObject(scope?: vscode.ConfigurationScope): Record<string, unknown> {
+  // JSON round trip: WorkspaceConfiguration carries methods; the server wants plain data.
+  return serverSettings(JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(SECTION, scope))) as Record<string, unknown>);
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+class AzureSessions implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient | undefined> | undefined;
+  private readonly log: vscode.OutputChannel;
+  private readonly statusBar: SessionStatusBar;
+  private readonly transcripts: TranscriptProvider;
+  private readonly disposables: { dispose(): unknown }[] = [];
+  private lastOutputUri: vscode.Uri | undefined;
+  private missingServerShown = false;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.log = vscode.window.createOutputChannel('Azure Sessions');
+    this.statusBar = new SessionStatusBar('azureSessions.showOutput');
+    this.transcripts = new TranscriptProvider(() => this.client);
+    this.disposables.push(
+      this.log,
+      this.statusBar,
+      this.transcripts,
+      vscode.workspace.registerTextDocumentContentProvider(OUTPUT_SCHEME, this.transcripts),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        void this.onConfigurationChanged(e);
+      }),
+    );
+    this.registerCommands();
+    this.updateShiftEnterContext();
+  }
+
+  private info(message: string): void {
+    this.log.appendLine(`[${new Date().toISOString()}] ${message}`);
+  }
+
+  // ---------------------------------------------------------------- server lifecycle
+
+  async start(): Promise<LanguageClient | undefined> {
+    if (this.client?.isRunning()) {
+      return this.client;
+    }
+    this.starting ??= this.doStart().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async doStart(): Promise<LanguageClient | undefined> {
+    this.statusBar.setStarting();
+    const config = vscode.workspace.getConfiguration(SECTION);
+    let binary;
+    try {
+      binary = await locateServer(config.get<string>('server.path', ''), this.context.extensionPath);
+    } catch (e) {
+      this.reportMissingServer(e);
+      return undefined;
+    }
+    this.info(`Using ${binary.path} (azure-sessions-lsp ${binary.version}, from ${binary.source}).`);
+
+    const signIn = config.get<string>('signIn', 'server');
+    const serverOptions: ServerOptions = {
+      command: binary.path,
+      args: ['serve'],
+      options: { env: { ...process.env } },
+    };
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: LANGUAGES.flatMap((language) => [
+        { scheme: 'file', language },
+        { scheme: 'untitled', language },
+      ]),
+      outputChannel: this.log,
+      traceOutputChannel: this.log,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: {
+        azureSessions: settingsObject(folder),
+        ...(signIn === 'vscode' ? { tokenProvider: 'client' } : {}),
+      },
+      middleware: {
+        // Code lenses and code actions call the server commands through the VS Code commands that
+        // vscode-languageclient registers for them; route them through the same handling as ours.
+        executeCommand: (command, args) => this.executeServerCommand(command, args[0]),
+        workspace: {
+          configuration: async (params, token, next) => {
+            const result: unknown = await next(params, token);
+            if (!Array.isArray(result)) {
+              return result as unknown[];
+            }
+            return result.map((value: unknown, i) =>
+              params.items[i]?.section === SECTION && value && typeof value === 'object'
+                ? serverSettings(value as Record<string, unknown>)
+                : value,
+            );
+          },
+        },
+      },
+    };
+
+    const client = new LanguageClient(SECTION, 'Azure Sessions', serverOptions, clientOptions);
+    client.onNotification(StatusNotification, (p) => {
+      this.statusBar.setServerState(p.state, p.message);
+    });
+    client.onNotification(OutputChangedNotification, (p) => {
+      this.lastOutputUri = this.transcripts.remember(p.uri);
+      this.transcripts.fireChanged(p.uri);
+    });
+    client.onRequest(GetAccessTokenRequest, (p) => this.getAccessToken(p));
+    client.onDidChangeState((e) => {
+      if (this.client !== client) {
+        return;
+      }
+      if (e.newState === State.Stopped) {
+        this.statusBar.setError('the language server stopped. Run "Azure Sessions: Restart Language Server".');
+      } else if (e.newState === State.Running && e.oldState === State.Starting && this.statusBar.current === 'error') {
+        this.statusBar.setIdle(); // restarted by vscode-languageclient after a crash
+      }
+    });
+    this.client = client;
+    try {
+      await client.start();
+    } catch (e) {
+      this.client = undefined;
+      void client.dispose().catch(() => undefined);
+      this.info(`The language server failed to start: ${errorMessage(e)}`);
+      this.statusBar.setError(`the language server failed to start: ${errorMessage(e)}`);
+      void vscode.window
+        .showErrorMessage(`Azure Sessions: the language server (${binary.path}) failed to start: ${errorMessage(e)}`, 'Show Log', 'Open Settings')
+        .then((choice) => this.onErrorChoice(choice));
+      return undefined;
+    }
+    this.missingServerShown = false;
+    this.statusBar.setIdle();
+    return client;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      try {
+        await client.stop(5000);
+      } catch (e) {
+        this.info(`Stopping the language server: ${errorMessage(e)}`);
+      }
+      try {
+        await client.dispose();
+      } catch {
+        // already stopped
+      }
+    }
+  }
+
+  async restart(reason?: string): Promise<void> {
+    if (reason) {
+      this.info(`Restarting the language server: ${reason}`);
+    }
+    await this.starting?.catch(() => undefined);
+    await this.stop();
+    this.missingServerShown = false;
+    await this.start();
+  }
+
+  private reportMissingServer(e: unknown): void {
+    const message = errorMessage(e);
+    this.info(message);
+    this.statusBar.setServerMissing(message);
+    if (this.missingServerShown && !(e instanceof ServerNotFoundError && e.explicit)) {
+      return;
+    }
+    this.missingServerShown = true;
+    void vscode.window
+      .showErrorMessage(`Azure Sessions: ${message}`, 'Open Settings', 'Show Log')
+      .then((choice) => this.onErrorChoice(choice));
+  }
+
+  private async onErrorChoice(choice: string | undefined): Promise<void> {
+    if (choice === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'azureSessions.server.path');
+    } else if (choice === 'Show Log') {
+      this.log.show(true);
+    }
+  }
+
+  private async requireClient(): Promise<LanguageClient | undefined> {
+    if (this.client?.isRunning()) {
+      return this.client;
+    }
+    this.missingServerShown = false;
+    return this.start();
+  }
+
+  private async onConfigurationChanged(e: vscode.ConfigurationChangeEvent): Promise<void> {
+    if (!e.affectsConfiguration(SECTION)) {
+      return;
+    }
+    if (e.affectsConfiguration('azureSessions.keybindings.shiftEnter')) {
+      this.updateShiftEnterContext();
+    }
+    if (e.affectsConfiguration('azureSessions.signIn')) {
+      void vscode.window.showInformationMessage('Azure Sessions: restarting the language server to apply azureSessions.signIn.');
+      await this.restart('azureSessions.signIn changed');
+      return;
+    }
+    if (e.affectsConfiguration('azureSessions.server.path')) {
+      const choice = await vscode.window.showInformationMessage(
+        'Azure Sessions: azureSessions.server.path changed. Restart the language server to use it?',
+        'Restart',
+      );
+      if (choice === 'Restart') {
+        await this.restart('azureSessions.server.path changed');
+      }
+      return;
+    }
+    const client = this.client;
+    if (client?.isRunning()) {
+      // The server also pulls per-folder values with workspace/configuration.
+      await client.sendNotification(DidChangeConfigurationNotification.type, {
+        settings: { [SECTION]: settingsObject() },
+      });
+    }
+  }
+
+  private updateShiftEnterContext(): void {
+    const enabled = vscode.workspace.getConfiguration(SECTION).get<boolean>('keybindings.shiftEnter', false);
+    void vscode.commands.executeCommand('setContext', 'azureSessions.shiftEnterEnabled', enabled);
+  }
+
+  // ---------------------------------------------------------------- sign-in
+
+  private async getAccessToken(params: AccessTokenParams): Promise<AccessTokenResult> {
+    const signIn = vscode.workspace.getConfiguration(SECTION).get<string>('signIn', 'server');
+    if (signIn !== 'vscode') {
+      throw new ResponseError(ErrorCodes.InvalidRequest, 'azureSessions.signIn is "server": the extension does not provide tokens.');
+    }
+    const scopes = Array.isArray(params.scopes) && params.scopes.length > 0 ? params.scopes : [DEFAULT_SCOPE];
+    try {
+      const session = await vscode.authentication.getSession('microsoft', scopes, { createIfNone: true });
+      const expiresOn = jwtExpiry(session.accessToken) ?? Math.floor(Date.now() / 1000) + 45 * 60;
+      this.info(`Provided a token for ${scopes.join(' ')} (account ${session.account.label}).`);
+      return { token: session.accessToken, expiresOn };
+    } catch (e) {
+      this.info(`Sign-in to Microsoft failed: ${errorMessage(e)}`);
+      throw new ResponseError(ErrorCodes.InternalError, `Sign-in to Microsoft in VS Code failed or was cancelled: ${errorMessage(e)}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- calling the server
+
+  /**
+   * Sends workspace/executeCommand. Errors that stop a run have already been shown by the server
+   * (window/showMessage), so they are logged, not shown again; the result is undefined then.
+   */
+  private async executeServerCommand(command: string, arg: unknown): Promise<unknown> {
+    const client = await this.requireClient();
+    if (!client) {
+      return undefined;
+    }
+    const isRun = RUN_COMMANDS.has(command);
+    if (isRun) {
+      this.statusBar.setRunning();
+    }
+    try {
+      const result: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
+        command,
+        arguments: arg === undefined ? [] : [arg],
+      });
+      if (isRunOutcome(result)) {
+        await this.onOutcome(result);
+      } else if (isRun) {
+        this.statusBar.setIdle();
+      }
+      return result;
+    } catch (e) {
+      const message = errorMessage(e);
+      this.info(`${command} failed: ${message}`);
+      if (isRun) {
+        this.statusBar.setError(message);
+      }
+      const serverShown =
+        e instanceof ResponseError && e.code !== ErrorCodes.InvalidParams && e.code !== ErrorCodes.MethodNotFound;
+      if (!serverShown) {
+        void vscode.window.showErrorMessage(`Azure Sessions: ${message}`);
+      }
+      return undefined;
+    }
+  }
+
+  private async onOutcome(outcome: RunOutcome): Promise<void> {
+    this.statusBar.setOutcome(outcome);
+    if (!outcome.outputUri) {
+      return;
+    }
+    const uri = this.transcripts.remember(outcome.outputUri);
+    this.lastOutputUri = uri;
+    this.transcripts.fireChanged(outcome.outputUri);
+    const reveal = vscode.workspace.getConfiguration(SECTION).get<boolean>('output.revealOnRun', true);
+    if (reveal && !this.transcripts.isVisible(uri)) {
+      try {
+        await this.transcripts.show(uri);
+      } catch (e) {
+        this.info(`Opening ${outcome.outputUri}: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  private registerCommands(): void {
+    const reg = (id: string, fn: (...args: unknown[]) => unknown): void => {
+      this.disposables.push(vscode.commands.registerCommand(id, fn));
+    };
+    reg('azureSessions.runSelection', (arg) => this.runSelection(arg));
+    reg('azureSessions.runCell', (arg) => this.runCell(arg, false));
+    reg('azureSessions.runCellAndAdvance', (arg) => this.runCell(arg, true));
+    reg('azureSessions.runFile', (arg) => this.runFile(arg));
+    reg('azureSessions.resetSession', () => this.resetSession());
+    reg('azureSessions.showOutput', () => this.showOutput());
+    reg('azureSessions.sessionInfo', () => this.sessionInfo());
+    reg('azureSessions.uploadFile', (arg, all) => this.uploadFile(arg, all));
+    reg('azureSessions.downloadFile', () => this.downloadFile());
+    reg('azureSessions.restartServer', () => this.restart('requested'));
+    reg('azureSessions.showServerLog', () => {
+      this.log.show(true);
+    });
+  }
+
+  /** The editor to run in: the one whose resource the menu passed, else the active one. */
+  private runnableEditor(arg: unknown): vscode.TextEditor | undefined {
+    let editor = vscode.window.activeTextEditor;
+    if (arg instanceof vscode.Uri) {
+      editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === arg.toString()) ?? editor;
+    }
+    if (!editor || !LANGUAGES.includes(editor.document.languageId)) {
+      void vscode.window.showWarningMessage('Azure Sessions: open a Python or JavaScript file to run it in the Azure session.');
+      return undefined;
+    }
+    return editor;
+  }
+
+  private async runSelection(arg: unknown): Promise<void> {
+    const editor = this.runnableEditor(arg);
+    if (!editor) {
+      return;
+    }
+    const s = editor.selection;
+    await this.executeServerCommand(SERVER_COMMANDS.run, {
+      uri: editor.document.uri.toString(),
+      range: {
+        start: { line: s.start.line, character: s.start.character },
+        end: { line: s.end.line, character: s.end.character },
+      },
+    });
+  }
+
+  private async runCell(arg: unknown, advance: boolean): Promise<void> {
+    const editor = this.runnableEditor(arg);
+    if (!editor) {
+      return;
+    }
+    const position = editor.selection.active;
+    const pending = this.executeServerCommand(SERVER_COMMANDS.runCell, {
+      uri: editor.document.uri.toString(),
+      position: { line: position.line, character: position.character },
+    });
+    if (advance) {
+      const doc = editor.document;
+      const lines = Array.from({ length: doc.lineCount }, (_v, i) => doc.lineAt(i).text);
+      const marker = compileCellMarker(vscode.workspace.getConfiguration(SECTION, doc.uri).get<string>('cellMarker'));
+      const line = nextCellLine(lines, position.line, marker);
+      const next = new vscode.Position(line, 0);
+      editor.selection = new vscode.Selection(next, next);
+      editor.revealRange(new vscode.Range(next, next), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    }
+    await pending;
+  }
+
+  private async runFile(arg: unknown): Promise<void> {
+    const editor = this.runnableEditor(arg);
+    if (!editor) {
+      return;
+    }
+    await this.executeServerCommand(SERVER_COMMANDS.run, { uri: editor.document.uri.toString() });
+  }
+
+  /** The document that picks the session (per folder or per file): the active editor's, if any. */
+  private sessionDocument(): string | undefined {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (doc && doc.uri.scheme !== OUTPUT_SCHEME) {
+      return doc.uri.toString();
+    }
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    return folder?.uri.toString();
+  }
+
+  private withUri(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const uri = this.sessionDocument();
+    return uri ? { uri, ...extra } : extra;
+  }
+
+  private async resetSession(): Promise<void> {
+    const result = await this.executeServerCommand(SERVER_COMMANDS.resetSession, this.withUri());
+    if (result !== undefined) {
+      this.statusBar.setIdle('Azure Sessions: the session was reset.');
+      void vscode.window.showInformationMessage('Azure Sessions: the session was reset; the next run starts a new one.');
+    }
+  }
+
+  private async fetchSessionInfo(): Promise<SessionInfo | undefined> {
+    const info = await this.executeServerCommand(SERVER_COMMANDS.sessionInfo, this.withUri());
+    if (info && typeof info === 'object') {
+      return info;
+    }
+    return undefined;
+  }
+
+  private async showOutput(): Promise<void> {
+    let uri = this.lastOutputUri;
+    if (!uri) {
+      const info = await this.fetchSessionInfo();
+      if (info?.outputUri) {
+        uri = this.transcripts.remember(info.outputUri);
+      } else if (info?.identifier) {
+        uri = this.transcripts.remember(`${OUTPUT_SCHEME}://output/${info.identifier}`);
+      }
+    }
+    if (!uri) {
+      void vscode.window.showInformationMessage('Azure Sessions: nothing has run in this session yet.');
+      return;
+    }
+    await this.transcripts.show(uri);
+  }
+
+  private async sessionInfo(): Promise<void> {
+    const info = await this.fetchSessionInfo();
+    if (!info) {
+      return;
+    }
+    interface Item extends vscode.QuickPickItem {
+      value?: string;
+      action?: () => Promise<void>;
+    }
+    const field = (label: string, value: string | number | null | undefined): Item => {
+      const text = value === undefined || value === null || value === '' ? '—' : String(value);
+      return { label, description: text, value: text, detail: undefined };
+    };
+    const items: Item[] = [
+      field('Endpoint', info.endpoint),
+      field('API', info.api),
+      field('Scope', info.scope),
+      field('Identifier', info.identifier),
+      field('Runs', info.runs),
+      field('Last run', info.lastRunAt),
+      { label: '', kind: vscode.QuickPickItemKind.Separator },
+      { label: '$(output) Show Output', action: () => this.showOutput() },
+      { label: '$(debug-restart) Reset Session', action: () => this.resetSession() },
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: 'Azure Session (select a value to copy it)',
+      placeHolder: 'Session info',
+    });
+    if (picked?.action) {
+      await picked.action();
+    } else if (picked?.value !== undefined) {
+      await vscode.env.clipboard.writeText(picked.value);
+      void vscode.window.showInformationMessage(`Azure Sessions: copied the ${picked.label.toLowerCase()}.`);
+    }
+  }
+
+  private async uploadFile(arg: unknown, all: unknown): Promise<void> {
+    let files: vscode.Uri[] = [];
+    if (Array.isArray(all) && all.every((u) => u instanceof vscode.Uri) && all.length > 0) {
+      files = all;
+    } else if (arg instanceof vscode.Uri) {
+      files = [arg];
+    } else {
+      files =
+        (await vscode.window.showOpenDialog({
+          canSelectMany: true,
+          canSelectFolders: false,
+          openLabel: 'Upload to Azure Session',
+          title: 'Upload File to Azure Session',
+          defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+        })) ?? [];
+    }
+    for (const file of files.filter((f) => f.scheme === 'file')) {
+      const result = (await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Uploading ${path.basename(file.fsPath)} to the Azure session…` },
+        () => this.executeServerCommand(SERVER_COMMANDS.uploadFile, { uri: file.toString() }),
+      )) as { name?: string; size?: number } | undefined;
+      if (result) {
+        void vscode.window.showInformationMessage(
+          `Azure Sessions: uploaded ${result.name ?? path.basename(file.fsPath)} (${formatBytes(result.size)}) to the session.`,
+        );
+      }
+    }
+  }
+
+  private async downloadFile(): Promise<void> {
+    const listed = await this.executeServerCommand(SERVER_COMMANDS.listFiles, this.withUri());
+    if (!Array.isArray(listed)) {
+      return;
+    }
+    const files = listed as RemoteFile[];
+    if (files.length === 0) {
+      void vscode.window.showInformationMessage('Azure Sessions: the session has no files.');
+      return;
+    }
+    const picked = await vscode.window.showQuickPick(
+      files.map((f) => ({ label: f.name, description: formatBytes(f.size), detail: f.lastModified, file: f })),
+      { title: 'Download File from Azure Session', placeHolder: 'File to download' },
+    );
+    if (!picked) {
+      return;
+    }
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: folder ? vscode.Uri.joinPath(folder, path.basename(picked.file.name)) : undefined,
+      saveLabel: 'Download',
+      title: `Download ${picked.file.name}`,
+    });
+    if (!target) {
+      return;
+    }
+    const result = (await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Downloading ${picked.file.name}…` },
+      () => this.executeServerCommand(SERVER_COMMANDS.downloadFile, this.withUri({ remoteName: picked.file.name, targetUri: target.toString() })),
+    )) as { targetUri?: string; size?: number } | undefined;
+    if (result) {
+      const choice = await vscode.window.showInformationMessage(
+        `Azure Sessions: downloaded ${picked.file.name} (${formatBytes(result.size)}) to ${target.fsPath}.`,
+        'Open',
+      );
+      if (choice === 'Open') {
+        await vscode.commands.executeCommand('vscode.open', target);
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) {
+      d.dispose();
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// Unit tests of the vscode-free helpers (src/util.ts, bundled to out/util.js by `npm run build`).
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import test from 'node:test';
+
+const require = createRequire(import.meta.url);
+const u = require('../out/util.js');
+
+test('serverSettings drops the extension-only keys', () => {
+  const s = u.serverSettings({
+    endpoint: 'local', api: 'executions', server: { path: '/x' }, trace: { server: 'off' },
+    signIn: 'vscode', keybindings: { shiftEnter: true }, output: { revealOnRun: true }, prewarm: false,
+  });
+  assert.deepEqual(s, { endpoint: 'local', api: 'executions', prewarm: false });
+  assert.deepEqual(u.serverSettings(undefined), {});
+});
+
+test('formatDuration', () => {
+  assert.equal(u.formatDuration(840), '0.84 s');
+  assert.equal(u.formatDuration(12_345), '12.3 s');
+  assert.equal(u.formatDuration(125_000), '2 min 5 s');
+  assert.equal(u.formatElapsed(3_900), '3 s');
+});
+
+test('cell markers and advancing', () => {
+  const re = u.compileCellMarker('^\\s*(#|//)\\s*%%');
+  assert.ok(re.test('# %% setup'));
+  assert.ok(re.test('  // %%'));
+  assert.ok(!re.test('x = 1  # %%'));
+  const lines = ['# %%', 'a = 1', '# %%', 'b = 2', 'c = 3'];
+  assert.equal(u.nextCellLine(lines, 1, re), 3);
+  assert.equal(u.nextCellLine(lines, 3, re), 4);
+  assert.ok(u.compileCellMarker('(?i)^# CELL').test('# cell'));
+  assert.equal(u.compileCellMarker('(').source, u.DEFAULT_CELL_MARKER.replace(/\//g, '\\/'));
+});
+
+test('jwtExpiry reads exp and tolerates garbage', () => {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  assert.equal(u.jwtExpiry(`${b64({ alg: 'none' })}.${b64({ exp: 1700000000 })}.sig`), 1700000000);
+  assert.equal(u.jwtExpiry('not-a-jwt'), undefined);
+  assert.equal(u.jwtExpiry('a.b.c'), undefined);
+});
+
+test('parseVersion and expandPath', () => {
+  assert.equal(u.parseVersion('azure-sessions-lsp 0.1.0\n'), '0.1.0');
+  assert.equal(u.parseVersion('something else 0.1.0'), undefined);
+  assert.equal(u.expandPath('~/bin/x', '/home/me', {}), '/home/me/bin/x');
+  assert.equal(u.expandPath('${env:D}/x', '/h', { D: '/opt' }), '/opt/x');
+});
+
+test('formatBytes', () => {
+  assert.equal(u.formatBytes(512), '512 B');
+  assert.equal(u.formatBytes(1234), '1.2 kB');
+  assert.equal(u.formatBytes(3_400_000), '3.4 MB');
+});
