@@ -433,7 +433,15 @@ impl SessionsClient {
                     }
                     (reason, wait)
                 }
-                Ok(answer) => return Ok(answer),
+                Ok(mut answer) => {
+                    // A pool may echo the request in its error; the token never goes further.
+                    if !answer.status.is_success()
+                        && let Some(token) = &token
+                    {
+                        answer.body = scrub(&answer.body, token.secret());
+                    }
+                    return Ok(answer);
+                }
                 Err(error) if is_connection_refused(&error) => {
                     let reason = "connection refused".to_owned();
                     let wait = retry::delay(attempt, None);
@@ -607,6 +615,23 @@ fn salvage_execution(prefix: &[u8], limit: usize) -> Result<Execution, SessionsE
     execution.stdout.push_str(&note);
     tracing::warn!(limit, "execution answer over the size cap; output cut");
     Ok(execution)
+}
+
+/// Replaces every occurrence of `secret` in `body`.
+fn scrub(body: &Bytes, secret: &str) -> Bytes {
+    let secret = secret.as_bytes();
+    if secret.is_empty() || !body.windows(secret.len()).any(|w| w == secret) {
+        return body.clone();
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = &body[..];
+    while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"[redacted]");
+        rest = &rest[at + secret.len()..];
+    }
+    out.extend_from_slice(rest);
+    Bytes::from(out)
 }
 
 fn give_up(status: StatusCode, waited: Duration, reason: String) -> SessionsError {

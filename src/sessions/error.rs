@@ -125,7 +125,7 @@ impl AzureErrorBody {
                 .get("message")
                 .or_else(|| error.get("title"))
                 .and_then(|m| m.as_str())
-                .map(str::to_owned);
+                .map(redact_bearer);
         } else if !body.is_empty() {
             parsed.message = Some(snippet(body));
         }

@@ -140,7 +140,8 @@ impl Lsp {
         self.notify("initialized", json!({})).await;
     }
 
-    /// Every message the server sent, as JSON text (for checks that something never appears).
+    /// Every message the server sent (answers included), as JSON text, for checks that
+    /// something never appears.
     pub fn transcript_of_messages(&self) -> String {
         self.messages
             .lock()
@@ -290,6 +291,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
         let message: Value = serde_json::from_slice(&body).expect("the server sends JSON");
         let is_response = message.get("method").is_none();
         if is_response {
+            // Kept too, so tests can check that something never appears in any answer.
+            messages.lock().unwrap().push(message.clone());
             if let Some(id) = message["id"].as_i64()
                 && let Some(tx) = pending.lock().unwrap().remove(&id)
             {

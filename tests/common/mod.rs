@@ -2,3 +2,4 @@
 
 pub mod fake_pool;
 pub mod lsp;
+pub mod misbehaving;
