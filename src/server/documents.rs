@@ -228,6 +228,24 @@ mod tests {
         assert_eq!(docs.get("u").unwrap().text, "a?\ncd!");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_edits_never_panic_and_stay_in_the_text(
+            text in "(\\PC{0,8}\n){0,6}",
+            edits in proptest::collection::vec((0u32..10, 0u32..12, 0u32..10, 0u32..12, "\\PC{0,6}(\n\\PC{0,4})?"), 0..8),
+        ) {
+            let mut docs = Documents::default();
+            docs.open("u", text, 1, "python".into());
+            for (i, (sl, sc, el, ec, new)) in edits.into_iter().enumerate() {
+                let lines_before = docs.get("u").unwrap().text.split('\n').count() as u32;
+                let applied = docs.change("u", i as i32 + 2, vec![change(sl, sc, el, ec, &new)]);
+                for edit in applied {
+                    proptest::prop_assert!(edit.first <= edit.last && edit.last < lines_before);
+                }
+            }
+        }
+    }
+
     #[test]
     fn full_changes_give_the_differing_region() {
         assert_eq!(

@@ -128,11 +128,16 @@ impl Parser<'_> {
                         b'b' => out.push(8),
                         b'f' => out.push(12),
                         b'u' => {
-                            let hex = self.bytes.get(self.pos..self.pos + 4)?;
+                            // Cut inside the escape: the string ends here.
+                            let Some(hex) = self.bytes.get(self.pos..self.pos + 4) else {
+                                self.pos = self.bytes.len();
+                                break;
+                            };
                             self.pos += 4;
-                            let code =
-                                u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
-                            let ch = char::from_u32(code).unwrap_or('\u{fffd}');
+                            let code = std::str::from_utf8(hex)
+                                .ok()
+                                .and_then(|h| u32::from_str_radix(h, 16).ok());
+                            let ch = code.and_then(char::from_u32).unwrap_or('\u{fffd}');
                             out.extend_from_slice(ch.to_string().as_bytes());
                         }
                         other => out.push(other),
@@ -179,6 +184,17 @@ mod tests {
         assert_eq!(parse_prefix(br#"{"a":"#), Some(json!({})));
         assert_eq!(parse_prefix(br#"[1,2,"#), Some(json!([1, 2])));
         assert_eq!(parse_prefix(b"<html>"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_and_any_prefix_are_safe(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), cut in 0usize..400) {
+            let _ = parse_prefix(&bytes);
+            let text = json!({"status": "Succeeded", "result": {"stdout": String::from_utf8_lossy(&bytes), "n": [1, 2, {"x": null}]}}).to_string();
+            let cut = cut.min(text.len());
+            let value = parse_prefix(&text.as_bytes()[..cut]);
+            proptest::prop_assert!(cut == 0 || value.is_some());
+        }
     }
 
     #[test]
