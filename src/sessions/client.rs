@@ -80,31 +80,7 @@ impl SessionsClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_keepalive(Duration::from_secs(30));
-        if let Some(proxy) = options.proxy.as_deref().filter(|p| !p.trim().is_empty()) {
-            let proxy = reqwest::Proxy::all(proxy.trim())
-                .map_err(|e| {
-                    SessionsError::Unsupported(format!(
-                        "azureSessions.proxy {proxy:?} is not a valid URL: {e}"
-                    ))
-                })?
-                .no_proxy(reqwest::NoProxy::from_string("localhost,127.0.0.1,::1"));
-            builder = builder.proxy(proxy);
-        }
-        for path in &options.extra_ca_files {
-            let pem = std::fs::read(path).map_err(|e| SessionsError::LocalFile {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                SessionsError::Unsupported(format!(
-                    "azureSessions.extraCaCertificates: {} holds no PEM certificate ({e})",
-                    path.display()
-                ))
-            })?;
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
+        builder = super::network::configure(builder, options)?;
         let http = builder
             .build()
             .map_err(|e| SessionsError::Unsupported(format!("could not set up HTTP: {e}")))?;
@@ -670,11 +646,10 @@ fn is_connection_refused(error: &reqwest::Error) -> bool {
 
 fn transport_error(error: &reqwest::Error, timeout: Duration) -> SessionsError {
     if error.is_connect() {
-        // Nothing was sent: a DNS failure, an unreachable network, a TLS failure.
-        return SessionsError::Unreachable {
-            host: host_of(error),
-            reason: describe(error),
-        };
+        // Nothing was sent: a DNS failure, an unreachable network, a TLS or proxy failure.
+        let host = host_of(error);
+        let reason = super::network::explain(&host, &describe(error));
+        return SessionsError::Unreachable { host, reason };
     }
     if error.is_timeout() {
         return SessionsError::Timeout { after: timeout };

@@ -3,6 +3,7 @@
 
 mod client;
 pub mod error;
+mod network;
 pub mod response;
 mod retry;
 mod salvage;
