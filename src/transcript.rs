@@ -126,7 +126,9 @@ impl Transcript {
 
 /// `0.84 s`, `12 ms`, `2 min 5 s`.
 pub fn format_duration_ms(ms: u64) -> String {
-    if ms < 1000 {
+    if ms == 0 {
+        "<1 ms".to_owned()
+    } else if ms < 1000 {
         format!("{ms} ms")
     } else if ms < 60_000 {
         format!("{:.2} s", ms as f64 / 1000.0)
