@@ -123,7 +123,10 @@ pub fn explain(host: &str, reason: &str) -> String {
         || lower.contains("certificate") && lower.contains("tls")
     {
         format!("the TLS certificate of {host} was rejected ({reason}); {fix_ca}")
-    } else if lower.contains("407") || lower.contains("proxy authentication") {
+    } else if lower.contains("407")
+        || lower.contains("proxy authentication")
+        || lower.contains("proxy authorization")
+    {
         format!(
             "the proxy asks for authentication (407) before it connects to {host}: put credentials in the proxy URL (http://user:password@proxy:port) in azureSessions.proxy or HTTPS_PROXY"
         )
@@ -157,6 +160,10 @@ mod tests {
         );
         assert!(explain("h", "unsuccessful tunnel").contains("refused to open a tunnel"));
         assert!(explain("h", "proxy authentication required (407)").contains("authentication"));
+        assert!(
+            explain("h", "tunnel error: proxy authorization required")
+                .contains("asks for authentication")
+        );
         assert_eq!(
             explain("h", "Connection refused (os error 111)"),
             "Connection refused (os error 111)"
