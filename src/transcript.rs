@@ -2,28 +2,29 @@
 //! and hovers shorten; the transcript never does).
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde_json::Value;
 
-#[derive(Debug, Clone)]
-pub struct Entry {
+/// One run, borrowed from the run's outcome: output is copied once, into the transcript.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
     pub number: u64,
-    pub started_at: String,
+    pub started_at: &'a str,
     /// The endpoint's host, or "local pool".
-    pub pool: String,
-    pub file: String,
+    pub pool: &'a str,
+    pub file: &'a str,
     /// "lines 3-9", "cell at lines 2-4", "file".
-    pub what: String,
-    pub status: String,
+    pub what: &'a str,
+    pub status: &'a str,
     pub time_ms: Option<u64>,
-    pub stdout: String,
-    pub stderr: String,
-    pub result: Value,
+    pub stdout: &'a str,
+    pub stderr: &'a str,
+    pub result: &'a Value,
     /// Where an image result was saved.
-    pub image_path: Option<PathBuf>,
+    pub image_path: Option<&'a Path>,
     /// Notes of the client, e.g. that the session was recycled.
-    pub notes: Vec<String>,
+    pub notes: &'a [String],
 }
 
 #[derive(Debug, Default)]
@@ -68,7 +69,7 @@ impl Transcript {
         let _ = writeln!(self.text, "\n!! {note}");
     }
 
-    pub fn push(&mut self, entry: &Entry) {
+    pub fn push(&mut self, entry: &Entry<'_>) {
         self.runs = self.runs.max(entry.number);
         let t = &mut self.text;
         let time = entry
@@ -80,23 +81,23 @@ impl Transcript {
             "\n── run {} · {} · {} {} · {} · {}{} ──",
             entry.number, entry.started_at, entry.file, entry.what, entry.pool, entry.status, time
         );
-        for note in &entry.notes {
+        for note in entry.notes {
             let _ = writeln!(t, "!! {note}");
         }
         if !entry.stdout.is_empty() {
-            t.push_str(&entry.stdout);
+            t.push_str(entry.stdout);
             if !entry.stdout.ends_with('\n') {
                 t.push('\n');
             }
         }
         if !entry.stderr.is_empty() {
             let _ = writeln!(t, "[stderr]");
-            t.push_str(&crate::traceback::strip_ansi(&entry.stderr));
+            t.push_str(&crate::traceback::strip_ansi(entry.stderr));
             if !entry.stderr.ends_with('\n') {
                 t.push('\n');
             }
         }
-        match (&entry.result, &entry.image_path) {
+        match (entry.result, entry.image_path) {
             (_, Some(path)) => {
                 let _ = writeln!(t, "[result] image (PNG) saved to {}", path.display());
             }
@@ -149,20 +150,20 @@ pub fn now_string() -> String {
 mod tests {
     use super::*;
 
-    fn entry(n: u64) -> Entry {
+    fn entry(n: u64, result: &Value) -> Entry<'_> {
         Entry {
             number: n,
-            started_at: "2026-11-27 10:00:00 UTC".into(),
-            pool: "local pool".into(),
-            file: "main.py".into(),
-            what: "lines 1-2".into(),
-            status: "Succeeded".into(),
+            started_at: "2026-11-27 10:00:00 UTC",
+            pool: "local pool",
+            file: "main.py",
+            what: "lines 1-2",
+            status: "Succeeded",
             time_ms: Some(840),
-            stdout: "hello\n".into(),
-            stderr: String::new(),
-            result: serde_json::json!(42),
+            stdout: "hello\n",
+            stderr: "",
+            result,
             image_path: None,
-            notes: vec![],
+            notes: &[],
         }
     }
 
@@ -170,7 +171,8 @@ mod tests {
     fn entries_name_pool_file_lines_status_and_time() {
         let mut t = Transcript::new("Azure session azs-1\n".into());
         assert!(t.text().contains("No runs yet"));
-        t.push(&entry(1));
+        let result = serde_json::json!(42);
+        t.push(&entry(1, &result));
         let text = t.text();
         assert!(text.contains("run 1"), "{text}");
         assert!(

@@ -5,6 +5,7 @@ mod config;
 mod documents;
 mod features;
 mod marks;
+mod progress;
 pub mod protocol;
 mod runner;
 mod sessions;
@@ -252,11 +253,11 @@ impl LanguageServer for Backend {
         let value = match params.command.as_str() {
             RUN => {
                 let args: RunArgs = parse_args(RUN, args, r#"{"uri", "range"?, "stdin"?}"#)?;
-                to_value(inner.run(args, token).await?)
+                inner.run(args, token).await?.into_value()
             }
             RUN_CELL => {
                 let args: RunCellArgs = parse_args(RUN_CELL, args, r#"{"uri", "position"}"#)?;
-                to_value(inner.run_cell(args, token).await?)
+                inner.run_cell(args, token).await?.into_value()
             }
             RESET_SESSION => {
                 inner
@@ -292,8 +293,4 @@ impl LanguageServer for Backend {
         };
         Ok(Some(value))
     }
-}
-
-fn to_value<T: serde::Serialize>(value: T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }

@@ -119,6 +119,29 @@ pub struct RunOutcome {
     pub output_uri: String,
 }
 
+impl RunOutcome {
+    /// The outcome as JSON, moving the output rather than copying it (it can be megabytes).
+    pub fn into_value(self) -> Value {
+        let mut map = serde_json::Map::with_capacity(7);
+        map.insert("status".to_owned(), Value::from(self.status));
+        map.insert("stdout".to_owned(), Value::String(self.stdout));
+        map.insert("stderr".to_owned(), Value::String(self.stderr));
+        map.insert("result".to_owned(), self.result);
+        map.insert(
+            "executionTimeMs".to_owned(),
+            self.execution_time_ms.map_or(Value::Null, Value::from),
+        );
+        if let Some(error) = self.error {
+            map.insert(
+                "error".to_owned(),
+                serde_json::to_value(error).unwrap_or(Value::Null),
+            );
+        }
+        map.insert("outputUri".to_owned(), Value::String(self.output_uri));
+        Value::Object(map)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RunError {
     #[serde(rename = "type")]
@@ -236,6 +259,11 @@ mod tests {
             output_uri: "azure-sessions://output/x.log".into(),
         };
         let value = serde_json::to_value(&outcome).unwrap();
+        assert_eq!(
+            outcome.clone().into_value(),
+            value,
+            "both ways give the same JSON"
+        );
         assert_eq!(value["error"]["type"], "ZeroDivisionError");
         assert_eq!(value["executionTimeMs"], 3);
         assert_eq!(value["outputUri"], "azure-sessions://output/x.log");

@@ -15,6 +15,7 @@ use tower_lsp_server::ls_types::*;
 
 use super::config::local_path;
 use super::marks::{MarkDiagnostic, Severity};
+use super::progress::RunProgress;
 use super::protocol::*;
 use super::sessions::Session;
 use super::{Inner, lock, token_key};
@@ -299,7 +300,17 @@ impl Inner {
 
         let (reply, answer) = oneshot::channel();
         let cancel = Arc::new(Notify::new());
-        let token = self.progress_token(token, run_id).await;
+        // Nothing here waits: runs reach the session's queue in the order they arrived.
+        let (token, create_token) = match token {
+            Some(given) => (Some(given), false),
+            None if lock(&self.config).supports_progress => (
+                Some(NumberOrString::String(format!(
+                    "azure-sessions/run/{run_id}"
+                ))),
+                true,
+            ),
+            None => (None, false),
+        };
         if let Some(token) = &token {
             lock(&self.progress_cancels).insert(token_key(token), cancel.clone());
         }
@@ -314,7 +325,11 @@ impl Inner {
                 lock(&inner.marks).abandon(job_uri.as_str(), run_id);
                 return;
             }
-            let work = inner.execute(&job_session, &settings, &job_uri, &language, &snippet, stdin.as_deref(), run_id, job_token);
+            let progress = job_token.map(|token| {
+                let what = format!("{} of {}", snippet.label, file_name(job_uri.as_str()));
+                RunProgress::start(inner.client.clone(), token, create_token, format!("Running {what}"))
+            });
+            let work = inner.execute(&job_session, &settings, &job_uri, &language, &snippet, stdin.as_deref(), run_id, progress.as_ref());
             let stopped = tokio::select! {
                 outcome = work => Ok(outcome),
                 _ = reply.closed() => Err("the editor cancelled the request"),
@@ -347,25 +362,6 @@ impl Inner {
             lock(&self.progress_cancels).remove(&token_key(token));
         }
         outcome
-    }
-
-    /// The editor's token for this request, or one we create when the editor supports progress.
-    async fn progress_token(
-        &self,
-        given: Option<ProgressToken>,
-        run_id: u64,
-    ) -> Option<ProgressToken> {
-        if given.is_some() {
-            return given;
-        }
-        if !lock(&self.config).supports_progress {
-            return None;
-        }
-        let token = NumberOrString::String(format!("azure-sessions/run/{run_id}"));
-        match self.client.create_work_done_progress(token.clone()).await {
-            Ok(()) => Some(token),
-            Err(_) => None,
-        }
     }
 
     /// Resolves where to send and how to authenticate.
@@ -426,35 +422,16 @@ impl Inner {
         snippet: &Snippet,
         stdin: Option<&str>,
         run_id: u64,
-        token: Option<ProgressToken>,
+        progress: Option<&RunProgress>,
     ) -> jsonrpc::Result<RunOutcome> {
         let file = file_name(uri.as_str());
         let what = format!("{} of {file}", snippet.label);
-        let progress = match token {
-            Some(token) => Some(
-                self.client
-                    .progress(token, "Azure session")
-                    .with_message(format!("Running {what}"))
-                    .with_cancel_button()
-                    .begin()
-                    .await,
-            ),
-            None => None,
-        };
         self.status(uri.as_str(), "running", &format!("Running {what}"))
             .await;
 
         let outcome = self
             .execute_inner(
-                session,
-                settings,
-                uri,
-                language,
-                snippet,
-                stdin,
-                run_id,
-                &file,
-                progress.as_ref(),
+                session, settings, uri, language, snippet, stdin, run_id, &file, progress,
             )
             .await;
         if let Some(progress) = progress {
@@ -468,7 +445,7 @@ impl Inner {
                 ),
                 Err(_) => "Could not run".to_owned(),
             };
-            progress.finish_with_message(message).await;
+            progress.finish(message);
         }
         outcome
     }
@@ -484,12 +461,7 @@ impl Inner {
         stdin: Option<&str>,
         run_id: u64,
         file: &str,
-        progress: Option<
-            &tower_lsp_server::OngoingProgress<
-                tower_lsp_server::Unbounded,
-                tower_lsp_server::Cancellable,
-            >,
-        >,
+        progress: Option<&RunProgress>,
     ) -> jsonrpc::Result<RunOutcome> {
         let started_at = transcript::now_string();
         let resolved = match self.resolve(settings, language).await {
@@ -530,7 +502,7 @@ impl Inner {
                         notice.reason, notice.waited
                     );
                     if let Some(progress) = progress {
-                        progress.report_with_message(message.clone(), Some(true)).await;
+                        progress.report(message.clone());
                     }
                     self.status(uri.as_str(), "waiting", &message).await;
                 }
@@ -720,17 +692,17 @@ impl Inner {
             state.last_timed_out = execution.stderr.contains("timed out");
             state.transcript.push(&Entry {
                 number,
-                started_at: place.started_at,
-                pool: place.pool.to_owned(),
-                file: place.file.to_owned(),
-                what: snippet.label.clone(),
-                status: execution.status.as_str().to_owned(),
+                started_at: &place.started_at,
+                pool: place.pool,
+                file: place.file,
+                what: &snippet.label,
+                status: execution.status.as_str(),
                 time_ms: execution.execution_time_ms,
-                stdout: execution.stdout.clone(),
-                stderr: execution.stderr.clone(),
-                result: execution.result.clone(),
-                image_path,
-                notes,
+                stdout: &execution.stdout,
+                stderr: &execution.stderr,
+                result: &execution.result,
+                image_path: image_path.as_deref(),
+                notes: &notes,
             });
         }
         if shown {

@@ -574,12 +574,12 @@ fn execute_body(api: Api, request: &ExecuteRequest<'_>, wrapped: bool) -> Value 
 fn salvage_execution(prefix: &[u8], limit: usize) -> Result<Execution, SessionsError> {
     let value =
         super::salvage::parse_prefix(prefix).ok_or(SessionsError::ResponseTooLarge { limit })?;
-    let mut execution =
-        response::execution_from_value(&value).map_err(SessionsError::MalformedResponse)?;
     let has_status = value
         .get("status")
         .or_else(|| value.pointer("/properties/status"))
         .is_some();
+    let mut execution =
+        response::execution_from_value(value).map_err(SessionsError::MalformedResponse)?;
     if !has_status {
         execution.status = response::ExecutionStatus::Failed;
         execution.raw_status = "Unknown".to_owned();

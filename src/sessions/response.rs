@@ -56,21 +56,28 @@ pub fn parse_execution(body: &[u8]) -> Result<Execution, String> {
             super::error::snippet(&body[..body.len().min(120)])
         )
     })?;
-    execution_from_value(&value)
+    execution_from_value(value)
 }
 
-pub fn execution_from_value(value: &Value) -> Result<Execution, String> {
-    let top = value
-        .as_object()
-        .ok_or_else(|| format!("expected a JSON object, got {}", kind_of(value)))?;
+/// Reads an execution out of a parsed body. Output strings are moved, not copied: a large
+/// output exists once in memory.
+pub fn execution_from_value(value: Value) -> Result<Execution, String> {
+    let mut top = match value {
+        Value::Object(map) => map,
+        other => return Err(format!("expected a JSON object, got {}", kind_of(&other))),
+    };
     // Legacy responses wrap everything in `properties`.
-    let props = match top.get("properties") {
+    let mut props = match top.remove("properties") {
         Some(Value::Object(inner)) => inner,
-        _ => top,
+        Some(other) => {
+            top.insert("properties".to_owned(), other);
+            top
+        }
+        None => top,
     };
 
     // Piston-style adapters: `{"run":{"stdout","stderr","code"}}`.
-    if let Some(Value::Object(run)) = props.get("run") {
+    if let Some(Value::Object(mut run)) = props.remove("run") {
         let code = run.get("code").and_then(number_or_string);
         let raw_status = props
             .get("status")
@@ -80,61 +87,67 @@ pub fn execution_from_value(value: &Value) -> Result<Execution, String> {
         return Ok(Execution {
             status: map_status(&raw_status),
             raw_status,
-            stdout: text(run.get("stdout")),
-            stderr: text(run.get("stderr")),
-            result: props.get("result").cloned().unwrap_or(Value::Null),
+            stdout: take_text(&mut run, "stdout"),
+            stderr: take_text(&mut run, "stderr"),
+            result: props.remove("result").unwrap_or(Value::Null),
             execution_time_ms: None,
         });
     }
 
-    // The executions API nests the output in a `result` object; older shapes keep it flat.
-    let nested = match props.get("result") {
-        Some(Value::Object(inner)) if is_output_object(inner) => Some(inner),
-        _ => None,
-    };
-    let (out, result) = match nested {
-        Some(inner) => (inner, inner.get("executionResult").cloned()),
-        None => (
-            props,
-            props
-                .get("result")
-                .or_else(|| props.get("executionResult"))
-                .cloned(),
-        ),
-    };
-
     let raw_status = props
         .get("status")
         .and_then(number_or_string)
-        .or_else(|| exit_code(props))
+        .or_else(|| exit_code(&props))
         .unwrap_or_else(|| {
             // A custom adapter that answered 200 without any status ran the code.
             "Succeeded".to_owned()
         });
+    let error_message = props
+        .get("error")
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let outer_time = props.get("executionTimeInMilliseconds").and_then(as_millis);
 
-    let mut stderr = text(out.get("stderr"));
-    if stderr.is_empty() {
-        // `error` may be set on a 200 in the spec; live pools put the text in stderr.
-        if let Some(message) = props
-            .get("error")
-            .and_then(|e| e.get("message"))
-            .and_then(Value::as_str)
-        {
-            stderr = message.to_owned();
+    // The executions API nests the output in a `result` object; older shapes keep it flat.
+    let (mut out, result) = match props.remove("result") {
+        Some(Value::Object(mut inner)) if is_output_object(&inner) => {
+            let result = inner.remove("executionResult");
+            (inner, result)
         }
+        flat => {
+            let result = flat.or_else(|| props.remove("executionResult"));
+            (props, result)
+        }
+    };
+
+    let mut stderr = take_text(&mut out, "stderr");
+    if stderr.is_empty()
+        && let Some(message) = error_message
+    {
+        // `error` may be set on a 200 in the spec; live pools put the text in stderr.
+        stderr = message;
     }
 
     Ok(Execution {
         status: map_status(&raw_status),
         raw_status,
-        stdout: text(out.get("stdout")),
+        stdout: take_text(&mut out, "stdout"),
         stderr,
         result: normalise_result(result),
         execution_time_ms: out
             .get("executionTimeInMilliseconds")
-            .or_else(|| props.get("executionTimeInMilliseconds"))
-            .and_then(as_millis),
+            .and_then(as_millis)
+            .or(outer_time),
     })
+}
+
+/// Moves a text field out of an object (a string as is; lines joined; anything else as JSON).
+fn take_text(map: &mut Map<String, Value>, key: &str) -> String {
+    match map.remove(key) {
+        Some(Value::String(s)) => s,
+        other => text(other.as_ref()),
+    }
 }
 
 fn is_output_object(map: &Map<String, Value>) -> bool {
