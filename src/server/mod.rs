@@ -91,11 +91,39 @@ pub fn build(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::
 
 /// Serves LSP over stdin/stdout until the client exits.
 pub async fn serve_stdio(options: ServerOptions) {
-    let (service, socket) = build(options);
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .concurrency_level(CONCURRENCY)
-        .serve(service)
-        .await;
+    // Editors connect through pipes: read and write them directly. tokio's stdin/stdout hand
+    // every read and write to a blocking thread, a thread hop per message.
+    if let Some((input, output)) = stdio_pipes() {
+        return serve(input, output, options).await;
+    }
+    serve(tokio::io::stdin(), tokio::io::stdout(), options).await
+}
+
+/// stdin and stdout as non-blocking pipes, when both are pipes (not a file or a terminal).
+fn stdio_pipes() -> Option<(
+    tokio::net::unix::pipe::Receiver,
+    tokio::net::unix::pipe::Sender,
+)> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    let is_fifo = |fd: std::os::fd::BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .ok()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata().ok())
+            .is_some_and(|m| m.file_type().is_fifo())
+    };
+    let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+    if !is_fifo(stdin.as_fd()) || !is_fifo(stdout.as_fd()) {
+        return None;
+    }
+    let input =
+        tokio::net::unix::pipe::Receiver::from_owned_fd(stdin.as_fd().try_clone_to_owned().ok()?)
+            .ok()?;
+    let output =
+        tokio::net::unix::pipe::Sender::from_owned_fd(stdout.as_fd().try_clone_to_owned().ok()?)
+            .ok()?;
+    Some((input, output))
 }
 
 /// Serves LSP over any byte streams (tests use `tokio::io::duplex`).

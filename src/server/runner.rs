@@ -642,18 +642,31 @@ impl Inner {
                 .and_then(|n| snippet.document_line(n)),
         });
 
-        let (number, image_path) = {
+        let (number, files_dir) = {
             let state = lock(&session.state);
-            let number = state.transcript.next_number();
             (
-                number,
-                save_image(
-                    &execution.result,
-                    &session.identifier_short(&state.identifier),
-                    number,
-                ),
+                state.transcript.next_number(),
+                std::env::temp_dir()
+                    .join("azure-sessions-lsp")
+                    .join(session.identifier_short(&state.identifier)),
             )
         };
+        let image_path = save_image(&execution.result, &files_dir, number);
+        // Huge outputs are kept whole in a file; the editor gets their head and tail.
+        execution.stdout = spill(
+            std::mem::take(&mut execution.stdout),
+            &files_dir,
+            number,
+            "stdout",
+        )
+        .await;
+        execution.stderr = spill(
+            std::mem::take(&mut execution.stderr),
+            &files_dir,
+            number,
+            "stderr",
+        )
+        .await;
         if let Some(path) = &image_path
             && let Value::Object(map) = &mut execution.result
         {
@@ -1027,7 +1040,57 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// Saves a PNG result next to other run images, in the temp directory.
-fn save_image(result: &Value, session: &str, number: u64) -> Option<PathBuf> {
+/// Outputs longer than this (per stream) are saved whole to a file and shown as head and tail:
+/// a multi-megabyte string would cost several copies on its way through LSP, and no editor
+/// buffer shows it usefully. Azure itself caps streams at the 1 Mi characters we ask for.
+const SPILL_OVER_BYTES: usize = 2 << 20;
+const SPILL_KEEP_BYTES: usize = 1 << 20;
+
+async fn spill(text: String, dir: &std::path::Path, number: u64, stream: &str) -> String {
+    if text.len() <= SPILL_OVER_BYTES {
+        return text;
+    }
+    let path = dir.join(format!("run-{number}.{stream}.txt"));
+    let saved = match tokio::fs::create_dir_all(dir).await {
+        Ok(()) => tokio::fs::write(&path, text.as_bytes()).await,
+        Err(error) => Err(error),
+    };
+    let head_end = floor_boundary(&text, SPILL_KEEP_BYTES);
+    let tail_start = ceil_boundary(&text, text.len() - SPILL_KEEP_BYTES);
+    let omitted = tail_start - head_end;
+    let note = match saved {
+        Ok(()) => format!(
+            "\n[… {omitted} bytes of {stream} not shown here; all {} bytes are in {}]\n",
+            text.len(),
+            path.display()
+        ),
+        Err(error) => format!(
+            "\n[… {omitted} bytes of {stream} not shown here (could not save them to {}: {error})]\n",
+            path.display()
+        ),
+    };
+    let mut shown = String::with_capacity(2 * SPILL_KEEP_BYTES + note.len());
+    shown.push_str(&text[..head_end]);
+    shown.push_str(&note);
+    shown.push_str(&text[tail_start..]);
+    shown
+}
+
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn ceil_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+fn save_image(result: &Value, dir: &std::path::Path, number: u64) -> Option<PathBuf> {
     let object = result.as_object()?;
     if object.get("type").and_then(Value::as_str) != Some("image") {
         return None;
@@ -1045,10 +1108,7 @@ fn save_image(result: &Value, session: &str, number: u64) -> Option<PathBuf> {
         .filter(|c| c.is_ascii_alphanumeric())
         .take(8)
         .collect();
-    let dir = std::env::temp_dir()
-        .join("azure-sessions-lsp")
-        .join(session);
-    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::create_dir_all(dir).ok()?;
     let path = dir.join(format!("run-{number}.{format}"));
     std::fs::write(&path, bytes).ok()?;
     Some(path)

@@ -10,7 +10,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// Delays start small so a cold start ends close to when the container is ready.
 const FIRST_DELAY: Duration = Duration::from_millis(100);
-const MAX_DELAY: Duration = Duration::from_millis(400);
+const MAX_DELAY: Duration = Duration::from_millis(250);
 /// A `Retry-After` beyond this is treated as "give up" rather than waited for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
