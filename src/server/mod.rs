@@ -1,13 +1,16 @@
 //! The language server: LSP in, runs out. Handlers stay short and never wait on the network
 //! while holding a lock; runs go to one queue per session (see `runner`).
 
+mod commands;
 mod config;
 mod documents;
 mod features;
 mod marks;
+mod output;
 mod progress;
 pub mod protocol;
 mod runner;
+mod runtime;
 mod sessions;
 
 use std::collections::HashMap;
@@ -40,7 +43,7 @@ pub struct Inner {
     marks: Mutex<Marks>,
     config: Mutex<Config>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
-    runtime: runner::Runtime,
+    runtime: runtime::Runtime,
     /// Cancel handles of runs by their work-done progress token.
     progress_cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
     next_id: AtomicU64,
@@ -72,7 +75,7 @@ pub fn build(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::
             marks: Mutex::default(),
             config: Mutex::default(),
             sessions: Mutex::default(),
-            runtime: runner::Runtime::new(
+            runtime: runtime::Runtime::new(
                 options
                     .state_dir
                     .unwrap_or_else(crate::identity::default_state_dir),

@@ -261,24 +261,7 @@ impl SessionsClient {
         credentials: &Credentials,
         identifier: &str,
     ) -> Result<(), SessionsError> {
-        let (method, url) = match pool.api {
-            Api::Custom => (
-                Method::POST,
-                pool.url(
-                    &[".management", "stopSession"],
-                    Some(SESSION_STOP_VERSION),
-                    Some(identifier),
-                ),
-            ),
-            _ => (
-                Method::DELETE,
-                pool.url(
-                    &["session"],
-                    Some(pool.session_api_version()),
-                    Some(identifier),
-                ),
-            ),
-        };
+        let (method, url) = session_route(pool, identifier, "stopSession", Method::DELETE);
         let answer = self
             .simple(credentials, method, &url, self.max_response_bytes)
             .await?;
@@ -300,24 +283,7 @@ impl SessionsClient {
         credentials: &Credentials,
         identifier: &str,
     ) -> Result<Option<SessionDescription>, SessionsError> {
-        let (method, url) = match pool.api {
-            Api::Custom => (
-                Method::POST,
-                pool.url(
-                    &[".management", "getSession"],
-                    Some(SESSION_STOP_VERSION),
-                    Some(identifier),
-                ),
-            ),
-            _ => (
-                Method::GET,
-                pool.url(
-                    &["session"],
-                    Some(pool.session_api_version()),
-                    Some(identifier),
-                ),
-            ),
-        };
+        let (method, url) = session_route(pool, identifier, "getSession", Method::GET);
         let answer = self
             .simple(credentials, method, &url, self.max_response_bytes)
             .await?;
@@ -526,8 +492,36 @@ impl SessionsClient {
     }
 }
 
-/// `.management/*` routes of custom-container pools.
+/// The api-version of `.management/*` routes of custom-container pools.
 const SESSION_STOP_VERSION: &str = "2025-10-02-preview";
+
+/// A session call: `{method} /session` on code-interpreter pools; on custom-container pools,
+/// whose other paths go to the container, `POST /.management/{action}`.
+fn session_route(
+    pool: &PoolTarget,
+    identifier: &str,
+    action: &str,
+    method: Method,
+) -> (Method, Url) {
+    match pool.api {
+        Api::Custom => (
+            Method::POST,
+            pool.url(
+                &[".management", action],
+                Some(SESSION_STOP_VERSION),
+                Some(identifier),
+            ),
+        ),
+        _ => (
+            method,
+            pool.url(
+                &["session"],
+                Some(pool.session_api_version()),
+                Some(identifier),
+            ),
+        ),
+    }
+}
 
 fn no_files_api() -> SessionsError {
     SessionsError::Unsupported(

@@ -1,0 +1,227 @@
+//! The session commands besides running: reset, info, files, and prewarming.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tower_lsp_server::jsonrpc;
+use tower_lsp_server::ls_types::Uri;
+
+use super::config::local_path;
+use super::protocol::*;
+use super::sessions::Session;
+use super::{Inner, lock};
+use crate::settings::{Endpoint, Settings};
+
+/// Files larger than this are not read into memory for upload (Azure's limit is 128 MB).
+pub(super) const MAX_UPLOAD_BYTES: u64 = 128 * 1024 * 1024;
+
+impl Inner {
+    pub(super) async fn reset_session(
+        self: &Arc<Self>,
+        args: SessionArgs,
+    ) -> jsonrpc::Result<Value> {
+        let (session, settings) = self.command_session(args.uri.as_ref())?;
+        let old = session.identifier();
+        let new = self
+            .runtime
+            .identity()
+            .and_then(|store| {
+                store
+                    .reset(&session.key)
+                    .map_err(|e| format!("could not save the new identifier: {e}"))
+            })
+            .map_err(|e| self.fail(e))?;
+        {
+            let mut state = lock(&session.state);
+            state.identifier = new.clone();
+            state.seen = None;
+            state.transcript.note(&format!(
+                "Session reset: the new identifier is {new}; earlier state is gone."
+            ));
+        }
+        // Delete the old session where the API allows it; the new identifier is used either way.
+        match self.resolve(&settings, "python").await {
+            Ok(resolved) => {
+                if let Err(error) = resolved
+                    .http
+                    .delete_session(&resolved.target, &resolved.credentials, &old)
+                    .await
+                {
+                    tracing::info!(%error, "could not delete the old session");
+                    lock(&session.state)
+                        .transcript
+                        .note(&format!("The old session could not be deleted ({error}); the pool ends it after its cooldown."));
+                }
+            }
+            Err(reason) => tracing::debug!(%reason, "no pool to delete the old session from"),
+        }
+        self.output_changed(&session).await;
+        Ok(json!({ "identifierChanged": true }))
+    }
+
+    pub(super) fn session_info(&self, args: SessionArgs) -> jsonrpc::Result<Value> {
+        let (session, settings) = self.command_session(args.uri.as_ref())?;
+        let state = lock(&session.state);
+        Ok(json!({
+            "endpoint": match &settings.endpoint {
+                Endpoint::NotConfigured => String::new(),
+                Endpoint::Local => "local".to_owned(),
+                Endpoint::Remote(url) => url.clone(),
+            },
+            "api": settings.api.name(),
+            "scope": match settings.session_scope {
+                crate::settings::SessionScope::Workspace => "workspace",
+                crate::settings::SessionScope::File => "file",
+            },
+            "identifier": state.identifier,
+            "runs": state.runs,
+            "lastRunAt": state.last_run_at,
+            "outputUri": session.output_uri,
+        }))
+    }
+
+    pub(super) async fn upload_file(self: &Arc<Self>, args: UploadArgs) -> jsonrpc::Result<Value> {
+        let path = local_path(&args.uri)
+            .ok_or_else(|| invalid_params("uploadFile expects a file: URI of a local file"))?;
+        let meta = tokio::fs::metadata(&path)
+            .await
+            .map_err(|e| invalid_params(format!("cannot read {}: {e}", path.display())))?;
+        if !meta.is_file() {
+            return Err(invalid_params(format!("{} is not a file", path.display())));
+        }
+        if meta.len() > MAX_UPLOAD_BYTES {
+            return Err(self.fail(format!(
+                "{} is larger than the pool's 128 MB upload limit",
+                path.display()
+            )));
+        }
+        let name = match args.remote_name.filter(|n| !n.trim().is_empty()) {
+            Some(name) => name,
+            None => path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "upload".to_owned()),
+        };
+        if name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
+            return Err(invalid_params(format!(
+                "remoteName {name:?} must be a plain file name"
+            )));
+        }
+        let content = tokio::fs::read(&path)
+            .await
+            .map_err(|e| invalid_params(format!("cannot read {}: {e}", path.display())))?;
+        let (session, settings) = self.command_session(Some(&args.uri))?;
+        let resolved = self
+            .resolve(&settings, "python")
+            .await
+            .map_err(|e| self.fail(e))?;
+        let file = resolved
+            .http
+            .upload_file(
+                &resolved.target,
+                &resolved.credentials,
+                &session.identifier(),
+                &name,
+                Bytes::from(content),
+            )
+            .await
+            .map_err(|e| self.fail(e.to_string()))?;
+        Ok(json!({ "name": file.name, "size": file.size }))
+    }
+
+    pub(super) async fn list_files(self: &Arc<Self>, args: SessionArgs) -> jsonrpc::Result<Value> {
+        let (session, settings) = self.command_session(args.uri.as_ref())?;
+        let resolved = self
+            .resolve(&settings, "python")
+            .await
+            .map_err(|e| self.fail(e))?;
+        let files = resolved
+            .http
+            .list_files(
+                &resolved.target,
+                &resolved.credentials,
+                &session.identifier(),
+            )
+            .await
+            .map_err(|e| self.fail(e.to_string()))?;
+        Ok(serde_json::to_value(files).unwrap_or(Value::Null))
+    }
+
+    pub(super) async fn download_file(
+        self: &Arc<Self>,
+        args: DownloadArgs,
+    ) -> jsonrpc::Result<Value> {
+        let target = local_path(&args.target_uri)
+            .ok_or_else(|| invalid_params("downloadFile expects targetUri to be a file: URI"))?;
+        let (session, settings) =
+            self.command_session(Some(args.uri.as_ref().unwrap_or(&args.target_uri)))?;
+        let resolved = self
+            .resolve(&settings, "python")
+            .await
+            .map_err(|e| self.fail(e))?;
+        let content = resolved
+            .http
+            .download_file(
+                &resolved.target,
+                &resolved.credentials,
+                &session.identifier(),
+                &args.remote_name,
+            )
+            .await
+            .map_err(|e| self.fail(e.to_string()))?;
+        tokio::fs::write(&target, &content)
+            .await
+            .map_err(|e| self.fail(format!("could not write {}: {e}", target.display())))?;
+        Ok(json!({ "targetUri": args.target_uri.as_str(), "size": content.len() }))
+    }
+
+    /// The session a command names (through a document or folder URI), else the default one.
+    fn command_session(&self, uri: Option<&Uri>) -> jsonrpc::Result<(Arc<Session>, Settings)> {
+        match uri {
+            Some(uri) => self.session_for(uri.as_str()),
+            None => self.default_session(),
+        }
+        .map_err(invalid_params)
+    }
+
+    /// Gets the token (and starts the local pool) before the first run, so it costs no more
+    /// than the next ones.
+    pub(super) fn prewarm(self: &Arc<Self>) {
+        let folders = lock(&self.config).folders.clone();
+        let targets: Vec<String> = if folders.is_empty() {
+            vec![String::new()]
+        } else {
+            folders.into_iter().map(|(uri, _)| uri).collect()
+        };
+        for uri in targets {
+            let settings = lock(&self.config).settings_for(&uri);
+            if !settings.prewarm || settings.endpoint == Endpoint::NotConfigured {
+                continue;
+            }
+            let inner = self.clone();
+            tokio::spawn(async move {
+                let Ok(resolved) = inner.resolve(&settings, "python").await else {
+                    return;
+                };
+                if let Err(error) = resolved.credentials.token().await {
+                    tracing::info!(%error, "prewarm: no token yet");
+                    return;
+                }
+                if uri.is_empty() {
+                    return;
+                }
+                if let Ok(session) = inner.session_for(&uri).map(|(s, _)| s) {
+                    let identifier = session.identifier();
+                    if let Ok(Some(description)) = resolved
+                        .http
+                        .get_session(&resolved.target, &resolved.credentials, &identifier)
+                        .await
+                    {
+                        lock(&session.state).seen.get_or_insert(description);
+                    }
+                }
+            });
+        }
+    }
+}
