@@ -32,7 +32,12 @@ function send(msg) {
   process.stdout.write(body);
 }
 const notify = (method, params) => send({ method, params });
-const request = (method, params) => send({ id: `s${nextId++}`, method, params });
+const pending = new Map(); // our requests to the editor, by id
+function request(method, params) {
+  const id = `s${nextId++}`;
+  send({ id, method, params });
+  return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+}
 
 function cellRange(lines, line) {
   let start = 0;
@@ -43,7 +48,35 @@ function cellRange(lines, line) {
 }
 
 let endpoint = 'local';
+let clientTokens = false; // initializationOptions.tokenProvider = "client": the editor provides tokens
+let cachedToken; // {token, expiresOn}: kept until five minutes before it expires, like the real server
+
+// A remote pool (http://127.0.0.1:PORT in the e2e test): POST {endpoint}/executions with the editor's token.
+async function remoteRun(uri, code) {
+  notify('azure-sessions/status', { uri, state: 'running', message: 'running' });
+  const headers = { 'content-type': 'application/json' };
+  if (clientTokens) {
+    if (!cachedToken || cachedToken.expiresOn - 300 < Date.now() / 1000) {
+      cachedToken = await request('azure-sessions/getAccessToken', { scopes: ['https://dynamicsessions.io/.default'] });
+    }
+    headers.authorization = `Bearer ${cachedToken.token}`;
+  }
+  const url = new URL(`${endpoint.replace(/\/+$/, '')}/executions`);
+  url.searchParams.set('api-version', '2025-10-02-preview');
+  url.searchParams.set('identifier', 'fake-session');
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ code, codeInputType: 'Inline', executionType: 'Synchronous' }) });
+  if (!res.ok) throw new Error(`the pool answered ${res.status}`);
+  const body = await res.json();
+  const r = body.result ?? {};
+  const outcome = { status: body.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', result: r.executionResult ?? null, executionTimeMs: r.executionTimeInMilliseconds ?? null, outputUri: OUTPUT_URI };
+  notify('textDocument/publishDiagnostics', { uri, diagnostics: [] });
+  transcript.push(`── run ${transcript.length + 1} · ${path.basename(uri)} · ${outcome.status} · ${url.host}\n${outcome.stdout}${outcome.stderr}`);
+  notify('azure-sessions/outputChanged', { uri: OUTPUT_URI });
+  notify('azure-sessions/status', { uri, state: outcome.status === 'Succeeded' ? 'succeeded' : 'failed', message: `${outcome.executionTimeMs} ms` });
+  return outcome;
+}
 function run(uri, startLine, code) {
+  if (/^https?:/.test(endpoint)) return remoteRun(uri, code);
   if (endpoint === '') {
     const message = 'No pool is configured: set azureSessions.endpoint to your session pool\'s management endpoint (or "local").';
     notify('window/showMessage', { type: 1, message });
@@ -75,10 +108,27 @@ function run(uri, startLine, code) {
 
 function handle(msg) {
   const { id, method, params } = msg;
-  if (method === undefined) return; // a response to one of our requests
-  const reply = (result) => send({ id, result });
+  if (method === undefined) {
+    // A response to one of our requests.
+    const p = pending.get(id);
+    pending.delete(id);
+    if (msg.error) p?.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
+    else p?.resolve(msg.result);
+    return;
+  }
+  const reply = (result) => {
+    if (result instanceof Promise) {
+      result.then(
+        (r) => send({ id, result: r }),
+        (e) => send({ id, error: { code: e.code ?? -32603, message: e.message } }),
+      );
+    } else {
+      send({ id, result });
+    }
+  };
   switch (method) {
     case 'initialize':
+      clientTokens = params.initializationOptions?.tokenProvider === 'client';
       return reply({
         capabilities: {
           textDocumentSync: 1,
@@ -90,7 +140,7 @@ function handle(msg) {
         serverInfo: { name: 'azure-sessions-lsp (fake)', version: '0.0.0' },
       });
     case 'initialized':
-      request('workspace/configuration', { items: [{ section: 'azureSessions' }] });
+      request('workspace/configuration', { items: [{ section: 'azureSessions' }] }).catch(() => {});
       return;
     case 'workspace/didChangeConfiguration':
       endpoint = params.settings?.azureSessions?.endpoint ?? endpoint;

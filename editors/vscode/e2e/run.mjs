@@ -1,30 +1,40 @@
 // End-to-end test of the Azure Sessions extension in real VS Code: code-server (VS Code 1.100) with the
-// packaged VSIX installed, driven by headless Chromium through playwright-core, against the local pool.
+// packaged VSIX installed, driven by headless Chromium through playwright-core, against the local pool;
+// then signIn = "vscode" against a fake remote pool, with a test authentication provider (e2e/fake-auth).
 //
 //   node e2e/run.mjs --vsix PATH [--screenshot NAME.png] [--keep]
+//   node e2e/run.mjs --vsix PATH --capture-initialize OUT.json
 //
 // The language server is the one bundled in the VSIX, unless AZURE_SESSIONS_LSP_PATH is set.
 // Writes tests/artifacts/vscode-e2e.png (repository root). Prints one line per check and exits 1 when any fails.
+// --capture-initialize: the server is e2e/capture-initialize.mjs, which records the `initialize` params
+// VS Code sends; they are written to OUT.json with the workspace path replaced by ${WORKSPACE}
+// (tests/fixtures/initialize-vscode-*.json, replayed by the Rust test initialization_payloads_of_real_editors_work).
 // Kills only what it started: code-server by its process group, Chromium through playwright.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const extRoot = path.resolve(here, '..');
 const repoRoot = path.resolve(extRoot, '..', '..');
 const artifacts = path.join(repoRoot, 'tests', 'artifacts');
-const OVERALL_TIMEOUT_MS = 180_000;
+const OVERALL_TIMEOUT_MS = 210_000;
+/** The access token that the test authentication provider (e2e/fake-auth) hands out. */
+const FAKE_TOKEN = 'e2e-fake-token-123';
+const FAKE_AUTH_PROVIDER = 'azure-sessions-test-auth';
 
 const args = process.argv.slice(2);
 const screenshotName = args.indexOf('--screenshot') >= 0 ? args[args.indexOf('--screenshot') + 1] : 'vscode-e2e.png';
 const screenshot = path.join(artifacts, path.basename(screenshotName));
 const vsixArg = args.indexOf('--vsix') >= 0 ? args[args.indexOf('--vsix') + 1] : process.env.VSIX;
 const keep = args.includes('--keep');
+const captureOut = args.indexOf('--capture-initialize') >= 0 ? path.resolve(args[args.indexOf('--capture-initialize') + 1] ?? '') : undefined;
 if (!vsixArg || !fs.existsSync(vsixArg)) {
   console.error(`e2e: pass --vsix PATH to a packaged extension (got ${vsixArg ?? 'nothing'})`);
   process.exit(2);
@@ -55,7 +65,10 @@ const dirs = {
   xdgState: path.join(tmp, 'xdg-state'),
   browser: path.join(tmp, 'browser'),
   workspace: path.join(tmp, 'workspace'),
+  fakeAuth: path.join(tmp, 'fake-auth'),
 };
+const authCalls = path.join(tmp, 'auth-calls.json'); // written by the test authentication provider
+const capturedInit = path.join(tmp, 'initialize-params.json'); // written by e2e/capture-initialize.mjs
 for (const d of Object.values(dirs)) {
   if (!d.endsWith('.yaml')) fs.mkdirSync(d, { recursive: true });
 }
@@ -97,11 +110,16 @@ fs.writeFileSync(
       'security.workspace.trust.enabled': false,
       'editor.codeLens': true,
       'chat.commandCenter.enabled': false,
+      // Machine-scoped: read from user settings, and in code-server (a remote window) from
+      // <user-data>/Machine/settings.json. Used only once signIn = "vscode" and a token is needed (step 12).
+      'azureSessions.signInProvider': FAKE_AUTH_PROVIDER,
     },
     null,
     2,
   ),
 );
+fs.mkdirSync(path.join(dirs.userData, 'Machine'), { recursive: true });
+fs.writeFileSync(path.join(dirs.userData, 'Machine', 'settings.json'), JSON.stringify({ 'azureSessions.signInProvider': FAKE_AUTH_PROVIDER }, null, 2));
 
 async function freePort() {
   return new Promise((resolve, reject) => {
@@ -122,12 +140,50 @@ const env = {
   XDG_DATA_HOME: dirs.xdgData,
   XDG_CACHE_HOME: dirs.xdgCache,
   XDG_STATE_HOME: dirs.xdgState,
+  AZS_E2E_AUTH_LOG: authCalls,
 };
 if (!process.env.AZURE_SESSIONS_LSP_PATH) delete env.AZURE_SESSIONS_LSP_PATH;
+if (captureOut) {
+  env.AZURE_SESSIONS_LSP_PATH = path.join(here, 'capture-initialize.mjs');
+  env.AZS_CAPTURE_INITIALIZE = capturedInit;
+}
 const common = ['--config', dirs.config, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
 
 let server; // code-server, in its own process group
 let context; // playwright browser context
+let pool; // the fake Azure pool of step 12
+
+// A fake remote pool: POST /executions succeeds with "signed in", everything else (GET /session …) is 404.
+// It records each request's method, path and Authorization header (in memory only).
+const poolRequests = [];
+function startFakePool() {
+  return new Promise((resolve, reject) => {
+    const srv = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const url = new URL(req.url, 'http://127.0.0.1');
+        poolRequests.push({ method: req.method, path: url.pathname, authorization: req.headers.authorization ?? null });
+        if (req.method === 'POST' && url.pathname === '/executions') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              id: 'e',
+              identifier: 'i',
+              executionType: 'Synchronous',
+              status: 'Succeeded',
+              result: { stdout: 'signed in\n', stderr: '', executionResult: null, executionTimeInMilliseconds: 1 },
+            }),
+          );
+        } else {
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'NotFound', message: `${req.method} ${url.pathname} is not here` } }));
+        }
+      });
+    });
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+}
 const serverLog = path.join(tmp, 'code-server.log');
 
 function killServer(signal = 'SIGTERM') {
@@ -193,6 +249,10 @@ async function cleanup() {
     /* closed */
   }
   await stopServer();
+  if (pool) {
+    pool.closeAllConnections();
+    pool.close();
+  }
   if (keep) {
     console.log(`e2e: kept ${tmp}`);
   } else {
@@ -224,6 +284,28 @@ async function main() {
   // Install the VSIX.
   const installOut = execFileSync(codeServer, [...common, '--install-extension', vsix], { env, encoding: 'utf8', timeout: 60_000 });
   check('the VSIX installs into code-server', /successfully installed/i.test(installOut), installOut.trim().split('\n').pop());
+
+  // The test authentication provider (e2e/fake-auth), packaged here with vsce and installed beside it.
+  const fakeAuthVsix = path.join(dirs.fakeAuth, 'azure-sessions-test-auth.vsix');
+  if (!captureOut) {
+    let authOk = false;
+    let authDetail = '';
+    try {
+      const vsce = path.join(extRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
+      execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', fakeAuthVsix], {
+        cwd: path.join(here, 'fake-auth'),
+        encoding: 'utf8',
+        timeout: 60_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const out = execFileSync(codeServer, [...common, '--install-extension', fakeAuthVsix], { env, encoding: 'utf8', timeout: 60_000 });
+      authOk = /successfully installed/i.test(out);
+      authDetail = out.trim().split('\n').pop();
+    } catch (e) {
+      authDetail = String(e.stderr || e.stdout || e.message).trim().split('\n').slice(-3).join(' ');
+    }
+    check(`the test authentication provider "${FAKE_AUTH_PROVIDER}" (e2e/fake-auth) packages and installs`, authOk, authDetail);
+  }
 
   // Start code-server.
   const logFd = fs.openSync(serverLog, 'w');
@@ -259,6 +341,32 @@ async function main() {
   await row.first().click();
   const pyEditor = page.locator('.editor-instance .monaco-editor[data-uri$="demo.py"]');
   await page.locator('.monaco-editor .view-lines', { hasText: 'line-run' }).first().waitFor({ timeout: 20_000 });
+
+  if (captureOut) {
+    // The extension starts e2e/capture-initialize.mjs as its server: save what VS Code sent in `initialize`.
+    let got = false;
+    for (let i = 0; i < 120 && !got; i++) {
+      got = fs.existsSync(capturedInit);
+      if (!got) await page.waitForTimeout(250);
+    }
+    if (!check('the capture server recorded the initialize params', got)) return;
+    const raw = fs.readFileSync(capturedInit, 'utf8');
+    const workspaceUri = pathToFileURL(dirs.workspace).href; // file:///tmp/azs-vscode-e2e-…/workspace
+    const fixture = raw.split(workspaceUri).join('file://${WORKSPACE}').split(dirs.workspace).join('${WORKSPACE}');
+    let parsed;
+    try {
+      parsed = JSON.parse(fixture);
+    } catch {
+      parsed = undefined;
+    }
+    const clean = parsed !== undefined && !fixture.includes(tmp) && fixture.includes('${WORKSPACE}');
+    if (clean) {
+      fs.mkdirSync(path.dirname(captureOut), { recursive: true });
+      fs.writeFileSync(captureOut, `${JSON.stringify(parsed, null, 2)}\n`);
+    }
+    check('the initialize params are saved with the workspace path as ${WORKSPACE}', clean, clean ? `${captureOut} (${parsed.clientInfo?.name} ${parsed.clientInfo?.version})` : raw.slice(0, 300));
+    return;
+  }
 
   const statusItem = page.locator('.statusbar-item', { hasText: /Azure session|Error/ });
   const statusText = async () => ((await statusItem.first().textContent({ timeout: 2000 }).catch(() => '')) ?? '').trim();
@@ -468,6 +576,111 @@ async function main() {
   await page.keyboard.press('Control+Alt+Enter');
   const keyOk = await waitFor(async () => count(await transcriptText(), 'line-run 42') > before, 30_000);
   check('Ctrl+Alt+Enter runs the current line', keyOk, `"line-run 42" ${before} time(s) before, ${count(await transcriptText(), 'line-run 42')} after`);
+
+  // 12. signIn = "vscode" against a (fake) remote pool: the token comes from VS Code's authentication API,
+  //     from the provider that the machine-scoped azureSessions.signInProvider names (user settings, above).
+  //     The workspace names another provider, which must be ignored. The LSP trace is verbose, so that it
+  //     would print the token if the extension did not redact it.
+  pool = await startFakePool();
+  const poolUrl = `http://127.0.0.1:${pool.address().port}`;
+  await clearToasts();
+  fs.writeFileSync(
+    settingsFile,
+    JSON.stringify(
+      {
+        ...JSON.parse(saved),
+        'azureSessions.endpoint': poolUrl,
+        'azureSessions.auth': 'auto',
+        'azureSessions.signIn': 'vscode',
+        'azureSessions.prewarm': false,
+        'azureSessions.trace.server': 'verbose',
+        'azureSessions.signInProvider': 'a-workspace-must-not-choose-this',
+      },
+      null,
+      2,
+    ),
+  );
+  await page.waitForTimeout(2500);
+  // signIn stays "vscode" and VS Code ignores the workspace's signInProvider: no restart.
+  const restartedForWorkspace = (await toast(/restarting the language server/i).count()) > 0;
+  await waitFor(async () => (await statusItem.first().locator('.codicon-cloud, .codicon-check').count()) > 0, 15_000);
+  await focusEditor();
+  await goToLine(1);
+  await runCommand('Run Selection/Line in Azure Session');
+  // VS Code asks (a modal dialog) whether the extension may sign in with the provider: allow it.
+  const dialog = page.locator('.monaco-dialog-box', { hasText: /wants to sign in/i });
+  const asked = await dialog.first().waitFor({ timeout: 20_000 }).then(() => true, () => false);
+  const dialogText = asked ? (await dialog.first().innerText()).replace(/\s+/g, ' ').trim() : '';
+  if (asked) await dialog.first().locator('.monaco-button', { hasText: /Allow/ }).first().click({ timeout: 5000 });
+  const signedIn = await waitFor(async () => (await transcriptText()).includes('signed in'), 30_000);
+  check(
+    'signIn = "vscode": VS Code asks to sign in with the provider named in the user settings (not the workspace\'s), and the run shows the pool\'s output',
+    asked && dialogText.includes('Azure Sessions Test Auth') && signedIn && !restartedForWorkspace,
+    `dialog: ${JSON.stringify(dialogText.slice(0, 160))}, "signed in" shown: ${signedIn}, restarted for the workspace's signInProvider: ${restartedForWorkspace}`,
+  );
+
+  await focusEditor();
+  await goToLine(1);
+  await runCommand('Run Selection/Line in Azure Session');
+  const executions = () => poolRequests.filter((r) => r.method === 'POST' && r.path === '/executions');
+  await waitFor(async () => executions().length >= 2 && count(await transcriptText(), 'signed in') >= 2, 30_000);
+  const bearer = `Bearer ${FAKE_TOKEN}`;
+  const execs = executions();
+  const others = poolRequests.filter((r) => !execs.includes(r)).map((r) => `${r.method} ${r.path}`);
+  check(
+    'both runs reached the pool with "Authorization: Bearer <the provider\'s token>"',
+    execs.length === 2 && execs.every((r) => r.authorization === bearer),
+    `${execs.length} execution(s); Authorization: ${[...new Set(execs.map((r) => (r.authorization === bearer ? 'Bearer <the test token>' : r.authorization === null ? 'none' : 'another value')))].join(', ')}; other requests: ${others.join(', ') || 'none'}`,
+  );
+
+  let calls = { getSessions: [], createSession: [] };
+  try {
+    calls = JSON.parse(fs.readFileSync(authCalls, 'utf8'));
+  } catch {
+    /* the provider never ran */
+  }
+  const scoped = calls.getSessions.filter((s) => Array.isArray(s) && s.includes('https://dynamicsessions.io/.default'));
+  check(
+    'the provider was asked for a token once for the two runs (the server caches it)',
+    calls.createSession.length === 1 && scoped.length === 1,
+    `createSession ×${calls.createSession.length}, getSessions for the pool's scope ×${scoped.length} (getSessions in all ×${calls.getSessions.length})`,
+  );
+
+  // The token must be in no log (code-server's, the extension host's, the "Azure Sessions" output
+  // channel's), no state file and not in the transcript. Not searched: the installed test provider
+  // (its source holds the token) and its VSIX.
+  await page.waitForTimeout(1500); // log files are written asynchronously
+  const notSearched = [dirs.extensions, dirs.fakeAuth, authCalls, path.join(dirs.userData, 'CachedExtensionVSIXs')];
+  const needle = Buffer.from(FAKE_TOKEN);
+  const leaks = [];
+  let searched = 0;
+  let traced = false;
+  let redacted = false;
+  const search = (d) => {
+    for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
+      const p = path.join(d, e.name);
+      if (notSearched.includes(p)) continue;
+      if (e.isDirectory()) search(p);
+      else if (e.isFile() && fs.statSync(p).size < 64 * 1024 * 1024) {
+        const data = fs.readFileSync(p);
+        searched++;
+        if (data.includes(needle)) leaks.push(path.relative(tmp, p));
+        if (/Azure Sessions\.log$/.test(e.name)) {
+          const text = data.toString('utf8');
+          traced ||= text.includes('azure-sessions/getAccessToken');
+          redacted ||= text.includes('«token redacted»');
+        }
+      }
+    }
+  };
+  search(tmp);
+  const transcriptLeak = (await transcriptText()).includes(FAKE_TOKEN);
+  check(
+    'the token is in no log file, output channel or transcript (the verbose LSP trace shows it redacted)',
+    leaks.length === 0 && !transcriptLeak && traced,
+    `searched ${searched} files under ${path.basename(tmp)}; found in: ${leaks.join(', ') || 'none'}; in the transcript: ${transcriptLeak}; ` +
+      `the output channel's log has the getAccessToken exchange: ${traced}, with the token redacted: ${redacted}`,
+  );
 }
 
 let failed = false;

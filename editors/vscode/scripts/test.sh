@@ -170,12 +170,12 @@ fi
 
 if [ $run_fake_e2e = 1 ]; then
   step "e2e in code-server with a stand-in server (extension only)" \
-    env AZURE_SESSIONS_LSP_PATH="$here/e2e/fake-server.mjs" timeout 240 node e2e/run.mjs --vsix "$universal_vsix" --screenshot vscode-e2e-stand-in.png
+    env AZURE_SESSIONS_LSP_PATH="$here/e2e/fake-server.mjs" timeout 270 node e2e/run.mjs --vsix "$universal_vsix" --screenshot vscode-e2e-stand-in.png
 fi
 if [ $run_e2e = 1 ]; then
   if [ $server_ok = 1 ] && [ -f "$bundled_vsix" ]; then
     step "e2e in code-server with azure-sessions-lsp bundled in the VSIX, local pool" \
-      env -u AZURE_SESSIONS_LSP_PATH timeout 240 node e2e/run.mjs --vsix "$bundled_vsix" --screenshot vscode-e2e.png
+      env -u AZURE_SESSIONS_LSP_PATH timeout 270 node e2e/run.mjs --vsix "$bundled_vsix" --screenshot vscode-e2e.png
   else
     step "e2e in code-server with azure-sessions-lsp bundled in the VSIX, local pool" \
       sh -c "echo 'needs a working azure-sessions-lsp and the bundled VSIX (see the steps above)'; exit 1"

@@ -28,11 +28,15 @@ import {
 } from './protocol';
 import { locateServer, ServerNotFoundError } from './serverLocator';
 import { SessionStatusBar } from './statusBar';
-import { compileCellMarker, formatBytes, jwtExpiry, nextCellLine, serverSettings } from './util';
+import { compileCellMarker, formatBytes, jwtExpiry, nextCellLine, redactSecrets, serverSettings } from './util';
 
 const SECTION = 'azureSessions';
 const LANGUAGES = ['python', 'javascript'];
 const DEFAULT_SCOPE = 'https://dynamicsessions.io/.default';
+/** VS Code's authentication provider for Microsoft accounts; `azureSessions.signInProvider` may name another. */
+const DEFAULT_AUTH_PROVIDER = 'microsoft';
+/** How many of the tokens handed to the server are remembered, to redact them from the log. */
+const REMEMBERED_TOKENS = 16;
 const RUN_COMMANDS: ReadonlySet<string> = new Set([SERVER_COMMANDS.run, SERVER_COMMANDS.runCell]);
 
 let extension: AzureSessions | undefined;
@@ -53,22 +57,78 @@ function settingsObject(scope?: vscode.ConfigurationScope): Record<string, unkno
   return serverSettings(JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(SECTION, scope))) as Record<string, unknown>);
 }
 
+/** The VS Code authentication provider for signIn = "vscode" (machine-scoped: never a workspace's). */
+function signInProvider(): string {
+  const configured = vscode.workspace.getConfiguration(SECTION).get<unknown>('signInProvider');
+  return typeof configured === 'string' && configured.trim() !== '' ? configured.trim() : DEFAULT_AUTH_PROVIDER;
+}
+
+/** What the server must be restarted for when it changes: who signs in, and with which provider. */
+function signInState(): string {
+  const signIn = vscode.workspace.getConfiguration(SECTION).get<string>('signIn', 'server');
+  return signIn === 'vscode' ? `vscode:${signInProvider()}` : signIn;
+}
+
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * The output channel as vscode-languageclient sees it: everything it writes (server stderr, and the
+ * LSP trace, whose "verbose" level prints every response, azure-sessions/getAccessToken's too) has
+ * the tokens handed to the server replaced, so that no token reaches the channel or its log file.
+ */
+class RedactingChannel implements vscode.OutputChannel {
+  constructor(
+    private readonly inner: vscode.OutputChannel,
+    private readonly secrets: () => Iterable<string>,
+  ) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  append(value: string): void {
+    this.inner.append(redactSecrets(value, this.secrets()));
+  }
+  appendLine(value: string): void {
+    this.inner.appendLine(redactSecrets(value, this.secrets()));
+  }
+  replace(value: string): void {
+    this.inner.replace(redactSecrets(value, this.secrets()));
+  }
+  clear(): void {
+    this.inner.clear();
+  }
+  show(columnOrPreserveFocus?: vscode.ViewColumn | boolean, preserveFocus?: boolean): void {
+    // The column of the deprecated overload is ignored by VS Code anyway.
+    this.inner.show(typeof columnOrPreserveFocus === 'boolean' ? columnOrPreserveFocus : preserveFocus);
+  }
+  hide(): void {
+    this.inner.hide();
+  }
+  dispose(): void {
+    // The extension owns the inner channel and disposes of it.
+  }
 }
 
 class AzureSessions implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   private readonly log: vscode.OutputChannel;
+  /** The same channel for vscode-languageclient, with the tokens given to the server redacted. */
+  private readonly clientLog: vscode.OutputChannel;
+  /** The last tokens handed to the server (in memory only), so that the log can redact them. */
+  private readonly handedOut: string[] = [];
   private readonly statusBar: SessionStatusBar;
   private readonly transcripts: TranscriptProvider;
   private readonly disposables: { dispose(): unknown }[] = [];
   private lastOutputUri: vscode.Uri | undefined;
   private missingServerShown = false;
+  /** azureSessions.signIn and .signInProvider as the running server was started with. */
+  private startedSignIn: string | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('Azure Sessions');
+    this.clientLog = new RedactingChannel(this.log, () => this.handedOut);
     this.statusBar = new SessionStatusBar('azureSessions.showOutput');
     this.transcripts = new TranscriptProvider(() => this.client);
     this.disposables.push(
@@ -113,6 +173,7 @@ class AzureSessions implements vscode.Disposable {
     this.info(`Using ${binary.path} (azure-sessions-lsp ${binary.version}, from ${binary.source}).`);
 
     const signIn = config.get<string>('signIn', 'server');
+    this.startedSignIn = signInState();
     const serverOptions: ServerOptions = {
       command: binary.path,
       args: ['serve'],
@@ -124,8 +185,8 @@ class AzureSessions implements vscode.Disposable {
         { scheme: 'file', language },
         { scheme: 'untitled', language },
       ]),
-      outputChannel: this.log,
-      traceOutputChannel: this.log,
+      outputChannel: this.clientLog,
+      traceOutputChannel: this.clientLog,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: {
         azureSessions: settingsObject(folder),
@@ -251,9 +312,12 @@ class AzureSessions implements vscode.Disposable {
     if (e.affectsConfiguration('azureSessions.keybindings.shiftEnter')) {
       this.updateShiftEnterContext();
     }
-    if (e.affectsConfiguration('azureSessions.signIn')) {
-      void vscode.window.showInformationMessage('Azure Sessions: restarting the language server to apply azureSessions.signIn.');
-      await this.restart('azureSessions.signIn changed');
+    // A new provider must not reuse the token the server cached from the previous one: restart. Only
+    // when the effective value changed (a workspace's signInProvider, which VS Code ignores, does not count).
+    const signInKey = ['azureSessions.signIn', 'azureSessions.signInProvider'].find((k) => e.affectsConfiguration(k));
+    if (signInKey && signInState() !== this.startedSignIn) {
+      void vscode.window.showInformationMessage(`Azure Sessions: restarting the language server to apply ${signInKey}.`);
+      await this.restart(`${signInKey} changed`);
       return;
     }
     if (e.affectsConfiguration('azureSessions.server.path')) {
@@ -288,14 +352,20 @@ class AzureSessions implements vscode.Disposable {
       throw new ResponseError(ErrorCodes.InvalidRequest, 'azureSessions.signIn is "server": the extension does not provide tokens.');
     }
     const scopes = Array.isArray(params.scopes) && params.scopes.length > 0 ? params.scopes : [DEFAULT_SCOPE];
+    const provider = signInProvider();
     try {
-      const session = await vscode.authentication.getSession('microsoft', scopes, { createIfNone: true });
+      const session = await vscode.authentication.getSession(provider, scopes, { createIfNone: true });
       const expiresOn = jwtExpiry(session.accessToken) ?? Math.floor(Date.now() / 1000) + 45 * 60;
-      this.info(`Provided a token for ${scopes.join(' ')} (account ${session.account.label}).`);
+      this.handedOut.push(session.accessToken);
+      this.handedOut.splice(0, Math.max(0, this.handedOut.length - REMEMBERED_TOKENS));
+      this.info(`Provided a token for ${scopes.join(' ')} (account ${session.account.label}, authentication provider ${provider}).`);
       return { token: session.accessToken, expiresOn };
     } catch (e) {
-      this.info(`Sign-in to Microsoft failed: ${errorMessage(e)}`);
-      throw new ResponseError(ErrorCodes.InternalError, `Sign-in to Microsoft in VS Code failed or was cancelled: ${errorMessage(e)}`);
+      this.info(`Sign-in with VS Code's authentication provider ${provider} failed: ${errorMessage(e)}`);
+      throw new ResponseError(
+        ErrorCodes.InternalError,
+        `Sign-in in VS Code (authentication provider ${provider}) failed or was cancelled: ${errorMessage(e)}`,
+      );
     }
   }
 

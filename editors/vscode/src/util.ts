@@ -1,7 +1,7 @@
 // Helpers that do not depend on the vscode API, so that the unit tests can load them with plain Node.
 
 /** Keys under `azureSessions` that only the extension reads; they are never sent to the server. */
-export const EXTENSION_ONLY_KEYS: readonly string[] = ['server', 'trace', 'signIn', 'keybindings', 'output'];
+export const EXTENSION_ONLY_KEYS: readonly string[] = ['server', 'trace', 'signIn', 'signInProvider', 'keybindings', 'output'];
 
 /** The settings object sent to the server: the `azureSessions` section without the extension-only keys. */
 export function serverSettings(section: Record<string, unknown> | null | undefined): Record<string, unknown> {
@@ -132,4 +132,15 @@ export function formatBytes(size: number | undefined): string {
     unit = u;
   }
   return `${value.toFixed(1)} ${unit}`;
+}
+
+/** `text` with every occurrence of the secrets (those of 8 characters or more) replaced by a marker. */
+export function redactSecrets(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 8 && out.includes(secret)) {
+      out = out.split(secret).join('«token redacted»');
+    }
+  }
+  return out;
 }

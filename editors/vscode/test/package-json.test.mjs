@@ -99,6 +99,17 @@ test('settings have descriptions, enum descriptions and scopes', () => {
   assert.deepEqual(props['azureSessions.trace.server'].enum, ['off', 'messages', 'verbose']);
   assert.deepEqual(props['azureSessions.signIn'].enum, ['server', 'vscode']);
   assert.equal(props['azureSessions.signIn'].default, 'server');
+  // The VS Code authentication provider for signIn = vscode: Microsoft's by default, and never chosen
+  // by a workspace (a machine-scoped setting is ignored in workspace settings).
+  assert.equal(props['azureSessions.signInProvider'].type, 'string');
+  assert.equal(props['azureSessions.signInProvider'].default, 'microsoft');
+  assert.equal(props['azureSessions.signInProvider'].scope, 'machine');
+  // Not azureSessions.signIn.<x>: VS Code ignores a setting nested under one that has a value.
+  for (const key of Object.keys(props)) {
+    for (const other of Object.keys(props)) {
+      assert.ok(!other.startsWith(`${key}.`), `${other} would be ignored: ${key} is a setting itself`);
+    }
+  }
 });
 
 test('the settings agree with the contract (CONTRACT.md defaults)', () => {

@@ -16,6 +16,7 @@ export const EXTENSION_ONLY = [
   'azureSessions.server.path',
   'azureSessions.trace.server',
   'azureSessions.signIn',
+  'azureSessions.signInProvider',
   'azureSessions.keybindings.shiftEnter',
   'azureSessions.output.revealOnRun',
 ];

@@ -9,7 +9,7 @@ const u = require('../out/util.js');
 test('serverSettings drops the extension-only keys', () => {
   const s = u.serverSettings({
     endpoint: 'local', api: 'executions', server: { path: '/x' }, trace: { server: 'off' },
-    signIn: 'vscode', keybindings: { shiftEnter: true }, output: { revealOnRun: true }, prewarm: false,
+    signIn: 'vscode', signInProvider: 'microsoft', keybindings: { shiftEnter: true }, output: { revealOnRun: true }, prewarm: false,
   });
   assert.deepEqual(s, { endpoint: 'local', api: 'executions', prewarm: false });
   assert.deepEqual(u.serverSettings(undefined), {});
@@ -52,4 +52,14 @@ test('formatBytes', () => {
   assert.equal(u.formatBytes(512), '512 B');
   assert.equal(u.formatBytes(1234), '1.2 kB');
   assert.equal(u.formatBytes(3_400_000), '3.4 MB');
+});
+
+test('redactSecrets replaces the tokens handed out, and only those', () => {
+  const token = 'eyJhbGciOi.secret-part.sig';
+  const line = `Result: {"token": "${token}", "expiresOn": 1}\nagain ${token}`;
+  const out = u.redactSecrets(line, [token, 'short']);
+  assert.ok(!out.includes(token));
+  assert.equal(out.split('«token redacted»').length - 1, 2);
+  assert.equal(u.redactSecrets('no secrets here, short', ['short']), 'no secrets here, short');
+  assert.equal(u.redactSecrets('unchanged', []), 'unchanged');
 });
