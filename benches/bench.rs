@@ -6,13 +6,13 @@
 //! or `cargo bench --bench bench` once `target/release/azure-sessions-lsp` exists.
 //!
 //! Options (after `--`): `--quick` (fewer runs, for a smoke test), `--no-write` (print only),
-//! `--only NAME[,NAME]` (overhead, peer, signin, cold, large, scale, footprint, local).
+//! `--only NAME[,NAME]` (overhead, peer, signin, cold, large, scale, footprint, local, tls).
 //! Environment: `BENCH_BIN` (server binary), `BENCH_PYTHON` (python with
 //! langchain-azure-dynamic-sessions; the peer row is skipped without it).
 //!
 //! Every loop is bounded in count and every wait in time; all traffic stays on 127.0.0.1.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -27,7 +27,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::rustls;
 
 /// No single wait of the benchmark lasts longer than this.
 const WAIT: Duration = Duration::from_secs(60);
@@ -74,15 +75,9 @@ fn legacy_answer(stdout: &str) -> Bytes {
     )
 }
 
-impl FakePool {
-    /// Starts a fake pool on the fake-pool runtime, on 127.0.0.1 only.
-    fn start(
-        rt: &tokio::runtime::Runtime,
-        stdout: &str,
-        delay: Duration,
-        record: bool,
-    ) -> FakePool {
-        let state = Arc::new(PoolState {
+impl PoolState {
+    fn new(stdout: &str, delay: Duration, record: bool) -> Arc<PoolState> {
+        Arc::new(PoolState {
             executions: executions_answer(stdout),
             legacy: legacy_answer(stdout),
             cold_until: Mutex::new(None),
@@ -92,7 +87,19 @@ impl FakePool {
             record,
             codes: Mutex::default(),
             refused: AtomicUsize::new(0),
-        });
+        })
+    }
+}
+
+impl FakePool {
+    /// Starts a fake pool on the fake-pool runtime, on 127.0.0.1 only.
+    fn start(
+        rt: &tokio::runtime::Runtime,
+        stdout: &str,
+        delay: Duration,
+        record: bool,
+    ) -> FakePool {
+        let state = PoolState::new(stdout, delay, record);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).expect("non-blocking");
         let addr = listener.local_addr().expect("address");
@@ -142,6 +149,26 @@ async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    respond(&state, Some(peer), request).await
+}
+
+/// The same answers over TLS; requests are also counted per connection.
+async fn handle_tls(
+    State(state): State<TlsPoolState>,
+    ConnectInfo(TlsPeer(peer)): ConnectInfo<TlsPeer>,
+    request: Request,
+) -> Response {
+    *state
+        .counters
+        .per_connection
+        .lock()
+        .unwrap()
+        .entry(peer.port())
+        .or_default() += 1;
+    respond(&state.pool, Some(peer), request).await
+}
+
+async fn respond(state: &PoolState, peer: Option<SocketAddr>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 64 << 20)
         .await
@@ -162,7 +189,9 @@ async fn handle(
         .unwrap()
         .entry(kind.to_owned())
         .or_default() += 1;
-    state.peers.lock().unwrap().insert(peer.port());
+    if let Some(peer) = peer {
+        state.peers.lock().unwrap().insert(peer.port());
+    }
     let cold = state
         .cold_until
         .lock()
@@ -204,6 +233,242 @@ async fn handle(
             br#"{"identifier":"x","createdAt":"2026-01-01T00:00:00Z","etag":"e1"}"#,
         )),
         _ => (StatusCode::NOT_FOUND, "").into_response(),
+    }
+}
+
+// ───────────────────────────── TLS fake pool ─────────────────────────────
+
+/// A certificate authority made for this run (rcgen) and a leaf it signed for `localhost` and
+/// `127.0.0.1`, as a rustls server configuration offering ALPN `h2` and `http/1.1`.
+struct TestTls {
+    ca_pem: String,
+    server: Arc<rustls::ServerConfig>,
+}
+
+impl TestTls {
+    fn new() -> TestTls {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(
+            DnType::CommonName,
+            format!("azure-sessions-lsp bench CA {}", std::process::id()),
+        );
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_key = KeyPair::generate().expect("CA key");
+        let ca_pem = ca.self_signed(&ca_key).expect("CA certificate").pem();
+        let issuer = Issuer::new(ca, ca_key);
+        let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("leaf params");
+        leaf.distinguished_name
+            .push(DnType::CommonName, "bench fake pool");
+        leaf.is_ca = IsCa::NoCa;
+        leaf.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let now = time::OffsetDateTime::now_utc();
+        leaf.not_before = now - time::Duration::days(1);
+        leaf.not_after = now + time::Duration::days(30);
+        let leaf_key = KeyPair::generate().expect("leaf key");
+        let leaf_cert = leaf
+            .signed_by(&leaf_key, &issuer)
+            .expect("leaf certificate");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf_cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            )
+            .expect("server certificate");
+        server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        TestTls {
+            ca_pem,
+            server: Arc::new(server),
+        }
+    }
+}
+
+#[derive(Default)]
+struct TlsCounters {
+    tcp: AtomicUsize,
+    handshakes: AtomicUsize,
+    resumed: AtomicUsize,
+    failed: AtomicUsize,
+    /// Negotiated ALPN protocol → handshakes.
+    alpn: Mutex<BTreeMap<String, usize>>,
+    /// Client port → requests on that connection.
+    per_connection: Mutex<BTreeMap<u16, usize>>,
+}
+
+#[derive(Clone)]
+struct TlsPoolState {
+    pool: Arc<PoolState>,
+    counters: Arc<TlsCounters>,
+}
+
+/// The client address of a TLS connection (`ConnectInfo` for [`HandshakenListener`]).
+#[derive(Clone, Copy)]
+struct TlsPeer(SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, HandshakenListener>>
+    for TlsPeer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, HandshakenListener>) -> Self {
+        TlsPeer(*stream.remote_addr())
+    }
+}
+
+/// The fake pool of [`FakePool`] (same state, same answers) behind TLS on 127.0.0.1, counting
+/// TCP connections and TLS handshakes as it accepts them.
+struct TlsPool {
+    pool: FakePool,
+    counters: Arc<TlsCounters>,
+}
+
+type TlsIo = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+
+/// Connections whose handshake finished, handed to `axum::serve`.
+struct HandshakenListener {
+    rx: mpsc::Receiver<(TlsIo, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl axum::serve::Listener for HandshakenListener {
+    type Io = TlsIo;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.rx.recv().await {
+            Some(connection) => connection,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
+impl TlsPool {
+    fn start(rt: &tokio::runtime::Runtime, tls: &TestTls, stdout: &str) -> TlsPool {
+        let state = PoolState::new(stdout, Duration::ZERO, false);
+        let counters = Arc::new(TlsCounters::default());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let addr = listener.local_addr().expect("address");
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
+        let (tx, rx) = mpsc::channel(64);
+        let accept_counters = counters.clone();
+        rt.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            loop {
+                let Ok((tcp, peer)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = tcp.set_nodelay(true);
+                accept_counters.tcp.fetch_add(1, Ordering::SeqCst);
+                let (acceptor, counters, tx) =
+                    (acceptor.clone(), accept_counters.clone(), tx.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(WAIT, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => {
+                            let (_, connection) = stream.get_ref();
+                            counters.handshakes.fetch_add(1, Ordering::SeqCst);
+                            if connection.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+                                counters.resumed.fetch_add(1, Ordering::SeqCst);
+                            }
+                            let alpn = connection.alpn_protocol().map_or_else(
+                                || "none".to_owned(),
+                                |p| String::from_utf8_lossy(p).into_owned(),
+                            );
+                            *counters.alpn.lock().unwrap().entry(alpn).or_default() += 1;
+                            let _ = tx.send((stream, peer)).await;
+                        }
+                        _ => {
+                            counters.failed.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+        });
+        let app = axum::Router::new()
+            .fallback(handle_tls)
+            .with_state(TlsPoolState {
+                pool: state.clone(),
+                counters: counters.clone(),
+            });
+        rt.spawn(async move {
+            let _ = axum::serve(
+                HandshakenListener { rx, local: addr },
+                app.into_make_service_with_connect_info::<TlsPeer>(),
+            )
+            .await;
+        });
+        TlsPool {
+            pool: FakePool { addr, state },
+            counters,
+        }
+    }
+
+    /// `https://localhost:PORT` (the name in the certificate).
+    fn endpoint(&self) -> String {
+        format!("https://localhost:{}", self.pool.addr.port())
+    }
+
+    fn executions(&self) -> usize {
+        self.pool.count("POST /executions") + self.pool.count("POST /code/execute")
+    }
+
+    /// (TCP connections, TLS handshakes, of which resumed, failed handshakes).
+    fn connections(&self) -> (usize, usize, usize, usize) {
+        let c = &self.counters;
+        (
+            c.tcp.load(Ordering::SeqCst),
+            c.handshakes.load(Ordering::SeqCst),
+            c.resumed.load(Ordering::SeqCst),
+            c.failed.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Requests on each connection, in the order the connections were opened, e.g. `1104 + 1`.
+    fn per_connection(&self) -> String {
+        let counts = self.counters.per_connection.lock().unwrap();
+        counts
+            .values()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+
+    /// e.g. `h2` or `http/1.1 × 2050`.
+    fn alpn(&self) -> String {
+        let alpn = self.counters.alpn.lock().unwrap();
+        if alpn.is_empty() {
+            return "none".into();
+        }
+        alpn.iter()
+            .map(|(p, n)| {
+                if *n == 1 {
+                    p.clone()
+                } else {
+                    format!("{p} × {n}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -637,6 +902,14 @@ struct Ctx {
     pools: tokio::runtime::Runtime,
     quick: bool,
     report: Report,
+    /// p50s of rows 1 and 2 (plain HTTP), to say what TLS adds in rows 9.
+    plain: PlainP50,
+}
+
+#[derive(Default)]
+struct PlainP50 {
+    editor: Option<Duration>,
+    langchain: Option<Duration>,
 }
 
 impl Ctx {
@@ -688,64 +961,94 @@ fn check_outcome(outcome: &Result<Value, Value>, stdout: &str) {
     }
 }
 
-/// 1 and 2: per-run overhead against a keep-alive reqwest client, and LangChain's tool.
-async fn overhead_and_peer(ctx: &mut Ctx, peer: bool, overhead: bool) {
+/// Where each client of the per-run rows (1, 2 and 9) sends its runs.
+struct Targets {
+    reference: String,
+    minimal: String,
+    editor: String,
+    legacy: String,
+    /// Merged into every server's settings (`extraCaCertificates` over TLS).
+    extra: Value,
+}
+
+/// The timings of the per-run rows: the reqwest reference and three servers, interleaved.
+struct PerRun {
+    t_ref: Rounds,
+    t_min: Rounds,
+    t_ed: Rounds,
+    t_leg: Rounds,
+    rounds: usize,
+    measured_runs: usize,
+    /// Pool requests per run (1.00 = no extra `GET /session`).
+    per_run_requests: f64,
+    /// `GET /session` during the measured runs.
+    extra_sessions: usize,
+    /// Connections the pools accepted during the measured runs (after the warm-up).
+    new_connections: usize,
+    /// Server→client requests the editor-like client got per run.
+    editor_progress: f64,
+    editor_lens: f64,
+}
+
+fn settings_with(endpoint: &str, extra: &Value, legacy: bool) -> Value {
+    let mut settings = settings(endpoint);
+    if legacy {
+        settings["api"] = json!("legacy");
+    }
+    if let (Some(object), Some(extra)) = (settings.as_object_mut(), extra.as_object()) {
+        for (key, value) in extra {
+            object.insert(key.clone(), value.clone());
+        }
+    }
+    settings
+}
+
+/// Starts the three servers (minimal client, editor-like client, editor-like on the legacy
+/// API), warms them and the reference client up, and times `rounds × runs` one-line runs of
+/// each, interleaved in blocks. `counts` gives (executions, `GET /session`) seen by the pools.
+async fn per_run(
+    ctx: &Ctx,
+    targets: &Targets,
+    client: &reqwest::Client,
+    counts: &dyn Fn() -> (usize, usize, usize),
+) -> PerRun {
     let runs = ctx.n(1000, 100);
     let warmup = ctx.n(50, 10);
-    let pool = FakePool::start(&ctx.pools, "1\n", Duration::ZERO, false);
-    let endpoint = pool.endpoint();
     let dir = tempfile::tempdir().expect("temp");
     let (folder, uri) = workspace(dir.path(), "project", "print(1)\n");
     let folders = [folder];
-
-    let minimal = Lsp::start(
-        &ctx.bin,
-        LspOptions {
-            profile: Profile::Minimal,
-            settings: settings(&endpoint),
-            folders: &folders,
-            path_prefix: None,
-        },
-    )
-    .await;
-    let editor = Lsp::start(
-        &ctx.bin,
-        LspOptions {
-            profile: Profile::Editor,
-            settings: settings(&endpoint),
-            folders: &folders,
-            path_prefix: None,
-        },
-    )
-    .await;
-    let legacy = Lsp::start(
-        &ctx.bin,
-        LspOptions {
-            profile: Profile::Editor,
-            settings: json!({"endpoint": endpoint, "auth": "none", "api": "legacy"}),
-            folders: &folders,
-            path_prefix: None,
-        },
-    )
-    .await;
+    let start = |profile: Profile, endpoint: &str, legacy: bool| {
+        let settings = settings_with(endpoint, &targets.extra, legacy);
+        let folders = &folders[..];
+        async move {
+            Lsp::start(
+                &ctx.bin,
+                LspOptions {
+                    profile,
+                    settings,
+                    folders,
+                    path_prefix: None,
+                },
+            )
+            .await
+        }
+    };
+    let minimal = start(Profile::Minimal, &targets.minimal, false).await;
+    let editor = start(Profile::Editor, &targets.editor, false).await;
+    let legacy = start(Profile::Editor, &targets.legacy, true).await;
     for lsp in [&minimal, &editor, &legacy] {
         lsp.open(&uri, "print(1)\n").await;
     }
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("reqwest client");
-    let url = executions_url(&endpoint, "azs-reference-client-0000000000000000");
+    let url = executions_url(&targets.reference, "azs-reference-client-0000000000000000");
     let body = executions_body("print(1)");
 
     for _ in 0..warmup {
-        reqwest_once(&client, &url, &body).await;
+        reqwest_once(client, &url, &body).await;
         for lsp in [&minimal, &editor, &legacy] {
             check_outcome(&lsp.run_line(&uri, 0).await, "1\n");
         }
     }
-    let posts_before = pool.count("POST /executions") + pool.count("POST /code/execute");
-    let sessions_before = pool.count("GET /session");
+    let (posts_before, sessions_before, connections_before) = counts();
     // Three rounds of `runs` runs; each row gives the median over rounds of the round's p50/p99.
     let rounds = ctx.n(3, 1);
     let (mut r_ref, mut r_min, mut r_ed, mut r_leg) = (vec![], vec![], vec![], vec![]);
@@ -755,10 +1058,10 @@ async fn overhead_and_peer(ctx: &mut Ctx, peer: bool, overhead: bool) {
     for _ in 0..rounds {
         let (mut t_ref, mut t_min, mut t_ed, mut t_leg) = (vec![], vec![], vec![], vec![]);
         for _ in 0..runs.div_ceil(block) {
-            assert!(Instant::now() < deadline, "overhead runs took over 240 s");
+            assert!(Instant::now() < deadline, "per-run rows took over 240 s");
             for _ in 0..block {
                 let t = Instant::now();
-                let answer = reqwest_once(&client, &url, &body).await;
+                let answer = reqwest_once(client, &url, &body).await;
                 t_ref.push(t.elapsed());
                 assert_eq!(answer["result"]["stdout"], "1\n");
             }
@@ -780,62 +1083,167 @@ async fn overhead_and_peer(ctx: &mut Ctx, peer: bool, overhead: bool) {
         r_ed.push(t_ed);
         r_leg.push(t_leg);
     }
-    let t_ref = Rounds(r_ref);
-    let t_min = Rounds(r_min);
-    let t_ed = Rounds(r_ed);
-    let t_leg = Rounds(r_leg);
-    let posts = pool.count("POST /executions") + pool.count("POST /code/execute") - posts_before;
-    let extra_sessions = pool.count("GET /session") - sessions_before;
+    let (posts_after, sessions_after, connections_after) = counts();
     let measured_runs = runs.div_ceil(block) * block;
     let total_runs = measured_runs * rounds;
-    let per_run_requests = posts as f64 / (total_runs * 4) as f64;
-    let editor_requests =
-        editor.seen("window/workDoneProgress/create") as f64 / (total_runs + warmup) as f64;
-    let editor_lens =
-        editor.seen("workspace/codeLens/refresh") as f64 / (total_runs + warmup) as f64;
+    let result = PerRun {
+        t_ref: Rounds(r_ref),
+        t_min: Rounds(r_min),
+        t_ed: Rounds(r_ed),
+        t_leg: Rounds(r_leg),
+        rounds,
+        measured_runs,
+        per_run_requests: (posts_after - posts_before) as f64 / (total_runs * 4) as f64,
+        extra_sessions: sessions_after - sessions_before,
+        new_connections: connections_after - connections_before,
+        editor_progress: editor.seen("window/workDoneProgress/create") as f64
+            / (total_runs + warmup) as f64,
+        editor_lens: editor.seen("workspace/codeLens/refresh") as f64
+            / (total_runs + warmup) as f64,
+    };
+    for lsp in [minimal, editor, legacy] {
+        lsp.stop().await;
+    }
+    result
+}
+
+/// The overhead rows (LSP − reqwest) for both client profiles.
+fn overhead_rows(ctx: &mut Ctx, section: &'static str, over: &str, m: &PerRun) {
+    let (r50, r99) = (m.t_ref.p50(), m.t_ref.p99());
+    for (label, times) in [
+        ("minimal client", &m.t_min),
+        (
+            "editor-like client (progress, configuration, lens refresh)",
+            &m.t_ed,
+        ),
+    ] {
+        let o50 = times.p50().saturating_sub(r50);
+        let o99 = times.p99().saturating_sub(r99);
+        let met = o50 < Duration::from_micros(500) && o99 < Duration::from_millis(2);
+        ctx.report.row(
+            section,
+            format!("→ overhead{over} (LSP − reqwest), {label}"),
+            signed_ms(times.p50(), r50),
+            signed_ms(times.p99(), r99),
+            "0".to_string(),
+            "",
+            "p50 < 0.5 ms, p99 < 2 ms",
+            verdict(met, || {
+                let mut parts = vec![];
+                if o50 >= Duration::from_micros(500) {
+                    parts.push(format!("p50 {}", ms(o50 - Duration::from_micros(500))));
+                }
+                if o99 >= Duration::from_millis(2) {
+                    parts.push(format!("p99 {}", ms(o99 - Duration::from_millis(2))));
+                }
+                parts.join(", ")
+            }),
+        );
+    }
+}
+
+/// Runs `benches/langchain_peer.py` (LangChain's tool against `endpoint`); `None` without
+/// `BENCH_PYTHON`.
+async fn langchain(
+    ctx: &Ctx,
+    endpoint: &str,
+    (runs, warmup): (usize, usize),
+    env: &[(&str, &str)],
+    extra_args: &[String],
+) -> Option<Value> {
+    let python = ctx.python.as_ref()?;
+    let script = ctx.root.join("benches/langchain_peer.py");
+    let mut command = Command::new(python);
+    command
+        .arg(&script)
+        .arg(endpoint)
+        .arg(runs.to_string())
+        .arg(warmup.to_string())
+        .args(extra_args)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(240), command.output())
+        .await
+        .expect("the LangChain peer finishes within 240 s")
+        .expect("python runs");
+    if !output.status.success() {
+        panic!(
+            "LangChain peer failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Some(serde_json::from_slice(&output.stdout).expect("peer JSON"))
+}
+
+/// Microseconds in `result[key]` as durations.
+fn samples_us(result: &Value, key: &str) -> Vec<Duration> {
+    result[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_f64)
+                .map(|us| Duration::from_secs_f64(us / 1e6))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn langchain_skipped(ctx: &mut Ctx, section: &'static str, goal: &str) {
+    ctx.report.row(
+        section,
+        "LangChain SessionsPythonREPLTool",
+        "skipped",
+        "skipped",
+        "",
+        "",
+        goal,
+        "not run: BENCH_PYTHON unset (use scripts/bench.sh)",
+    );
+}
+
+/// 1 and 2: per-run overhead against a keep-alive reqwest client, and LangChain's tool.
+async fn overhead_and_peer(ctx: &mut Ctx, peer: bool, overhead: bool) {
+    let pool = FakePool::start(&ctx.pools, "1\n", Duration::ZERO, false);
+    let endpoint = pool.endpoint();
+    let targets = Targets {
+        reference: endpoint.clone(),
+        minimal: endpoint.clone(),
+        editor: endpoint.clone(),
+        legacy: endpoint.clone(),
+        extra: json!({}),
+    };
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("reqwest client");
+    let counts = || {
+        (
+            pool.count("POST /executions") + pool.count("POST /code/execute"),
+            pool.count("GET /session"),
+            pool.peers(),
+        )
+    };
+    let m = per_run(ctx, &targets, &client, &counts).await;
+    let (t_ed, t_leg) = (&m.t_ed, &m.t_leg);
+    ctx.plain.editor = Some(t_ed.p50());
 
     if overhead {
-        let (r50, r99) = (t_ref.p50(), t_ref.p99());
+        let (r50, r99) = (m.t_ref.p50(), m.t_ref.p99());
         ctx.report.row(
             "1",
-            format!("overhead per run, {rounds} × {measured_runs} one-line runs (median of rounds), LSP over stdio vs reqwest keep-alive, minimal client (no server→client requests)"),
-            ms(t_min.p50()),
-            ms(t_min.p99()),
+            format!("overhead per run, {} × {} one-line runs (median of rounds), LSP over stdio vs reqwest keep-alive, minimal client (no server→client requests)", m.rounds, m.measured_runs),
+            ms(m.t_min.p50()),
+            ms(m.t_min.p99()),
             format!("{} / {}", ms(r50), ms(r99)),
-            ratio(t_min.p50(), r50),
+            ratio(m.t_min.p50(), r50),
             "overhead p50 < 0.5 ms, p99 < 2 ms",
             "",
         );
-        for (label, times) in [
-            ("minimal client", &t_min),
-            (
-                "editor-like client (progress, configuration, lens refresh)",
-                &t_ed,
-            ),
-        ] {
-            let o50 = times.p50().saturating_sub(r50);
-            let o99 = times.p99().saturating_sub(r99);
-            let met = o50 < Duration::from_micros(500) && o99 < Duration::from_millis(2);
-            ctx.report.row(
-                "1",
-                format!("→ overhead (LSP − reqwest), {label}"),
-                signed_ms(times.p50(), r50),
-                signed_ms(times.p99(), r99),
-                "0".to_string(),
-                "",
-                "p50 < 0.5 ms, p99 < 2 ms",
-                verdict(met, || {
-                    let mut parts = vec![];
-                    if o50 >= Duration::from_micros(500) {
-                        parts.push(format!("p50 {}", ms(o50 - Duration::from_micros(500))));
-                    }
-                    if o99 >= Duration::from_millis(2) {
-                        parts.push(format!("p99 {}", ms(o99 - Duration::from_millis(2))));
-                    }
-                    parts.join(", ")
-                }),
-            );
-        }
+        overhead_rows(ctx, "1", "", &m);
         ctx.report.row(
             "1",
             "editor-like client, total time per run",
@@ -847,59 +1255,20 @@ async fn overhead_and_peer(ctx: &mut Ctx, peer: bool, overhead: bool) {
             "",
         );
         ctx.report.note(format!(
-            "Overhead runs: {per_run_requests:.2} pool requests per run (1.00 = no extra `GET /session`); {extra_sessions} `GET /session` during the measured runs; the editor-like client got {editor_requests:.2} `window/workDoneProgress/create` and {editor_lens:.2} `workspace/codeLens/refresh` requests per run."
+            "Overhead runs: {:.2} pool requests per run (1.00 = no extra `GET /session`); {} `GET /session` during the measured runs; the editor-like client got {:.2} `window/workDoneProgress/create` and {:.2} `workspace/codeLens/refresh` requests per run.",
+            m.per_run_requests, m.extra_sessions, m.editor_progress, m.editor_lens
         ));
     }
 
     if peer {
-        match &ctx.python {
-            None => {
-                ctx.report.row(
-                    "2",
-                    "LangChain SessionsPythonREPLTool",
-                    "skipped",
-                    "skipped",
-                    "",
-                    "",
-                    "project faster per run",
-                    "not run: BENCH_PYTHON unset (use scripts/bench.sh)",
-                );
-            }
-            Some(python) => {
-                let lc_pool = FakePool::start(&ctx.pools, "1\n", Duration::ZERO, false);
-                let script = ctx.root.join("benches/langchain_peer.py");
-                let child = Command::new(python)
-                    .arg(&script)
-                    .arg(lc_pool.endpoint())
-                    .arg(runs.to_string())
-                    .arg(warmup.to_string())
-                    .env("NO_PROXY", "127.0.0.1")
-                    .env("no_proxy", "127.0.0.1")
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .kill_on_drop(true)
-                    .output();
-                let output = tokio::time::timeout(Duration::from_secs(240), child)
-                    .await
-                    .expect("the LangChain peer finishes within 240 s")
-                    .expect("python runs");
-                if !output.status.success() {
-                    panic!(
-                        "LangChain peer failed: {}",
-                        String::from_utf8_lossy(&output.stderr)
-                    );
-                }
-                let result: Value = serde_json::from_slice(&output.stdout).expect("peer JSON");
-                let samples = |key: &str| -> Vec<Duration> {
-                    result[key]
-                        .as_array()
-                        .expect("samples")
-                        .iter()
-                        .map(|v| Duration::from_secs_f64(v.as_f64().unwrap() / 1e6))
-                        .collect()
-                };
-                let invoke = samples("invoke_us");
-                let execute = samples("execute_us");
+        let lc_pool = FakePool::start(&ctx.pools, "1\n", Duration::ZERO, false);
+        let counts = (ctx.n(1000, 100), ctx.n(50, 10));
+        match langchain(ctx, &lc_pool.endpoint(), counts, &[], &[]).await {
+            None => langchain_skipped(ctx, "2", "project faster per run"),
+            Some(result) => {
+                let invoke = samples_us(&result, "invoke_us");
+                let execute = samples_us(&result, "execute_us");
+                ctx.plain.langchain = Some(p50(&invoke));
                 let connections = lc_pool.peers();
                 let lc_posts = lc_pool.count("POST /code/execute");
                 let faster = t_ed.p50() < p50(&invoke);
@@ -931,9 +1300,261 @@ async fn overhead_and_peer(ctx: &mut Ctx, peer: bool, overhead: bool) {
         }
     }
     pool.reset_peers();
-    for lsp in [minimal, editor, legacy] {
-        lsp.stop().await;
+}
+
+/// 9: rows 1 and 2 over TLS: an HTTPS fake pool on `localhost` with a certificate from a test
+/// CA made for this run (ALPN h2 and http/1.1); the servers trust it through
+/// `extraCaCertificates`, reqwest through `add_root_certificate`, LangChain (requests) through
+/// `REQUESTS_CA_BUNDLE`. One instance of the pool per client, so that connections and
+/// handshakes are counted per client; all answer the same bytes from the same thread.
+async fn overhead_tls(ctx: &mut Ctx) {
+    let tls = TestTls::new();
+    let dir = tempfile::tempdir().expect("temp");
+    let ca_path = dir.path().join("bench-ca.pem");
+    std::fs::write(&ca_path, &tls.ca_pem).expect("write the CA");
+    let ca = ca_path.to_string_lossy().into_owned();
+    let start = || TlsPool::start(&ctx.pools, &tls, "1\n");
+    let (p_ref, p_min, p_ed, p_leg) = (start(), start(), start(), start());
+    let targets = Targets {
+        reference: p_ref.endpoint(),
+        minimal: p_min.endpoint(),
+        editor: p_ed.endpoint(),
+        legacy: p_leg.endpoint(),
+        extra: json!({"extraCaCertificates": [ca]}),
+    };
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(tls.ca_pem.as_bytes()).expect("CA certificate"),
+        )
+        .build()
+        .expect("reqwest client");
+    let pools = [&p_ref, &p_min, &p_ed, &p_leg];
+    let counts = || {
+        pools.iter().fold((0, 0, 0), |(posts, sessions, tcp), p| {
+            (
+                posts + p.executions(),
+                sessions + p.pool.count("GET /session"),
+                tcp + p.connections().0,
+            )
+        })
+    };
+    let m = per_run(ctx, &targets, &client, &counts).await;
+    let (r50, r99) = (m.t_ref.p50(), m.t_ref.p99());
+    let over = " over TLS";
+    ctx.report.row(
+        "9",
+        format!("over TLS (HTTPS fake pool on `localhost`, test CA, ALPN h2 + http/1.1): overhead per run, {} × {} one-line runs (median of rounds), LSP over stdio vs reqwest keep-alive over TLS, minimal client", m.rounds, m.measured_runs),
+        ms(m.t_min.p50()),
+        ms(m.t_min.p99()),
+        format!("{} / {}", ms(r50), ms(r99)),
+        ratio(m.t_min.p50(), r50),
+        "overhead p50 < 0.5 ms, p99 < 2 ms",
+        "",
+    );
+    overhead_rows(ctx, "9", over, &m);
+    let tls_cost = ctx
+        .plain
+        .editor
+        .map(|plain| {
+            format!(
+                "TLS adds {} per run (p50 vs row 1)",
+                signed_ms(m.t_ed.p50(), plain)
+            )
+        })
+        .unwrap_or_default();
+    ctx.report.row(
+        "9",
+        "editor-like client over TLS, total time per run",
+        ms(m.t_ed.p50()),
+        ms(m.t_ed.p99()),
+        format!("{} / {}", ms(r50), ms(r99)),
+        ratio(m.t_ed.p50(), r50),
+        "",
+        tls_cost,
+    );
+    ctx.report.note(format!(
+        "Over TLS: {:.2} pool requests per run; {} `GET /session` during the measured runs; the editor-like client got {:.2} `window/workDoneProgress/create` and {:.2} `workspace/codeLens/refresh` requests per run.",
+        m.per_run_requests, m.extra_sessions, m.editor_progress, m.editor_lens
+    ));
+
+    // Connections and handshakes per client, counted at the pool (warm-up runs included).
+    let (mut tcps, mut handshakes, mut spread, mut sessions) = (vec![], vec![], vec![], vec![]);
+    let (mut extra, mut failures) = (0, 0);
+    for pool in [&p_min, &p_ed, &p_leg] {
+        let (tcp, hs, resumed, failed) = pool.connections();
+        extra += tcp.saturating_sub(1);
+        failures += failed;
+        tcps.push(tcp.to_string());
+        handshakes.push(format!("{hs} ({}; {resumed} resumed)", pool.alpn()));
+        spread.push(pool.per_connection());
+        sessions.push(pool.pool.count("GET /session").to_string());
     }
+    ctx.report.row(
+        "9",
+        "TLS connections at the fake pool: this project, servers for the minimal / editor-like / legacy-API client (TCP connections; TLS handshakes), from `initialize` on, warm-up included",
+        format!("{} TCP", tcps.join(" / ")),
+        format!("{} handshakes", handshakes.join(" / ")),
+        format!(
+            "requests per connection: {}; of which prewarm `GET /session`: {}",
+            spread.join(" / "),
+            sessions.join(" / ")
+        ),
+        "",
+        "1 connection per server",
+        verdict(extra == 0 && failures == 0, || {
+            format!(
+                "{extra} extra connection(s), opened at start-up ({} opened during the measured runs{}); see “Over TLS” below",
+                m.new_connections,
+                if failures > 0 { format!(", {failures} failed handshakes") } else { String::new() }
+            )
+        }),
+    );
+    let (tcp, hs, resumed, _) = p_ref.connections();
+    ctx.report.row(
+        "9",
+        "TLS connections at the fake pool: reqwest keep-alive reference",
+        format!("{tcp} TCP"),
+        format!("{hs} handshakes ({}; {resumed} resumed)", p_ref.alpn()),
+        format!("requests per connection: {}", p_ref.per_connection()),
+        "",
+        "",
+        "",
+    );
+
+    // LangChain over TLS, and what a TLS connection costs Python, on a pool of its own.
+    let lc_pool = TlsPool::start(&ctx.pools, &tls, "1\n");
+    let probe_pool = TlsPool::start(&ctx.pools, &tls, "1\n");
+    let probe = [
+        "--tls-probe".to_owned(),
+        format!("localhost:{}", probe_pool.pool.addr.port()),
+        ctx.n(200, 20).to_string(),
+    ];
+    let env = [("REQUESTS_CA_BUNDLE", ca.as_str())];
+    let counts = (ctx.n(1000, 100), ctx.n(50, 10));
+    let Some(result) = langchain(ctx, &lc_pool.endpoint(), counts, &env, &probe).await else {
+        langchain_skipped(ctx, "9", "LangChain / project ≥ 10× (p50)");
+        return;
+    };
+    let invoke = samples_us(&result, "invoke_us");
+    let execute = samples_us(&result, "execute_us");
+    let handshake = samples_us(&result["probe"], "handshake_us");
+    let context_ca = samples_us(&result["probe"], "context_ca_us");
+    let context_certifi = samples_us(&result["probe"], "context_certifi_us");
+    let (lc50, proj50) = (p50(&invoke), m.t_ed.p50());
+    let times = lc50.as_secs_f64() / proj50.as_secs_f64();
+    let lc_plain = ctx
+        .plain
+        .langchain
+        .map(|plain| format!(", {} without TLS (row 2)", ms(plain)))
+        .unwrap_or_default();
+    let proj_plain = ctx
+        .plain
+        .editor
+        .map(|plain| format!(", {} without TLS", ms(plain)))
+        .unwrap_or_default();
+    ctx.report.row(
+        "9",
+        format!("LangChain `SessionsPythonREPLTool.invoke` over TLS, {} runs (legacy API, `REQUESTS_CA_BUNDLE` = the test CA), vs this project over TLS (editor-like client)", invoke.len()),
+        ms(lc50),
+        ms(p99(&invoke)),
+        format!("{} / {}", ms(proj50), ms(m.t_ed.p99())),
+        format!("LangChain / project = {} (p50), {} (p99)", ratio(lc50, proj50), ratio(p99(&invoke), m.t_ed.p99())),
+        "LangChain / project ≥ 10× (p50)",
+        verdict(times >= 10.0, || format!(
+            "{:.2}× (LangChain / project = {:.2}×, goal 10×): LangChain's run takes {}{lc_plain}: a new TCP connection and a full TLS handshake every run (that alone, in Python with the SSL context made once: {}) plus a new SSL context loaded per connection ({}); the project's run takes {}{proj_plain} (one handshake for all runs), so 10× would need LangChain at {} or more; see “Over TLS” below",
+            10.0 - times,
+            times,
+            ms(lc50),
+            ms(p50(&handshake)),
+            ms(p50(&context_ca)),
+            ms(proj50),
+            ms(proj50 * 10),
+        )),
+    );
+    ctx.report.row(
+        "9",
+        "LangChain `execute` over TLS (HTTP call only), vs the project over TLS on the same legacy API",
+        ms(p50(&execute)),
+        ms(p99(&execute)),
+        format!("{} / {}", ms(m.t_leg.p50()), ms(m.t_leg.p99())),
+        format!("{} (p50)", ratio(p50(&execute), m.t_leg.p50())),
+        "",
+        "",
+    );
+    let (tcp, hs, resumed, failed) = lc_pool.connections();
+    let lc_runs = lc_pool.executions();
+    ctx.report.row(
+        "9",
+        "TLS connections at the fake pool: LangChain (TCP connections; TLS handshakes)",
+        format!("{tcp} TCP"),
+        format!(
+            "{hs} handshakes ({}; {resumed} resumed, {failed} failed)",
+            lc_pool.alpn()
+        ),
+        format!("{lc_runs} executions"),
+        format!(
+            "{:.2} handshakes per execution",
+            hs as f64 / lc_runs.max(1) as f64
+        ),
+        "",
+        "",
+    );
+    ctx.report.row(
+        "9",
+        format!("Python alone (same interpreter and `ssl` module): TCP connect + TLS handshake + close to the fake pool, SSL context made once, {} connections", handshake.len()),
+        ms(p50(&handshake)),
+        ms(p99(&handshake)),
+        "",
+        "",
+        "(no goal: the least LangChain pays per run for TLS)",
+        "",
+    );
+    ctx.report.row(
+        "9",
+        "Python alone: an SSL context as urllib3 makes one for every new connection (`create_urllib3_context` + `load_verify_locations`), with the test CA (this row) / with certifi's bundle (what `verify=True` loads against real Azure)",
+        ms(p50(&context_ca)),
+        ms(p99(&context_ca)),
+        format!("certifi: {} / {}", ms(p50(&context_certifi)), ms(p99(&context_certifi))),
+        "",
+        "",
+        "",
+    );
+
+    // The same tool as it runs against real Azure: requests' default `verify=True` loads
+    // certifi's bundle into a new SSL context for every connection. Here the test CA is appended
+    // to that bundle, so each connection loads the same ~150 roots plus the test CA.
+    let Some(certifi) = result["probe"]["certifi_path"].as_str() else {
+        return;
+    };
+    let mut bundle = std::fs::read_to_string(certifi).expect("certifi's bundle");
+    bundle.push('\n');
+    bundle.push_str(&tls.ca_pem);
+    let bundle_path = dir.path().join("certifi-and-bench-ca.pem");
+    std::fs::write(&bundle_path, bundle).expect("write the bundle");
+    let bundle_path = bundle_path.to_string_lossy().into_owned();
+    let certifi_pool = TlsPool::start(&ctx.pools, &tls, "1\n");
+    let env = [("REQUESTS_CA_BUNDLE", bundle_path.as_str())];
+    let counts = (ctx.n(200, 20), ctx.n(10, 2));
+    let Some(result) = langchain(ctx, &certifi_pool.endpoint(), counts, &env, &[]).await else {
+        return;
+    };
+    let invoke = samples_us(&result, "invoke_us");
+    let (tcp, hs, _, _) = certifi_pool.connections();
+    ctx.report.row(
+        "9",
+        format!("LangChain `invoke` over TLS as against real Azure: test CA appended to certifi's bundle (what the default `verify=True` loads for every connection), {} runs, vs this project over TLS (editor-like client)", invoke.len()),
+        ms(p50(&invoke)),
+        ms(p99(&invoke)),
+        format!("{} / {}", ms(proj50), ms(m.t_ed.p99())),
+        format!(
+            "LangChain / project = {} (p50), {} (p99)",
+            ratio(p50(&invoke), proj50),
+            ratio(p99(&invoke), m.t_ed.p99())
+        ),
+        "(no goal: context for the row above)",
+        format!("{tcp} TCP connections, {hs} TLS handshakes for {} executions", certifi_pool.executions()),
+    );
 }
 
 /// 3: sign-in cost with a fake `az` that takes 800 ms.
@@ -1055,7 +1676,11 @@ async fn signin(ctx: &mut Ctx) {
 
 /// 4: cold start, the pool answers 502 for 3 s.
 async fn cold_start(ctx: &mut Ctx) {
-    let reps = ctx.n(5, 2);
+    let reps = std::env::var("BENCH_COLD_REPS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(ctx.n(5, 2))
+        .clamp(1, 50);
     let pool = FakePool::start(&ctx.pools, "1\n", Duration::ZERO, false);
     let dir = tempfile::tempdir().expect("temp");
     let (folder, uri) = workspace(dir.path(), "cold", "print(1)\n");
@@ -1219,7 +1844,7 @@ async fn large_output(ctx: &mut Ctx) {
         format!("< 4× output ({})", mib(limit)),
         verdict(max_growth < limit, || {
             format!(
-                "{} ({:.1}× the output)",
+                "{} ({:.1}× the output); why: the answer is copied 3× on its way out (tower-lsp's `to_value`, `to_string` growing to 16 MiB, the write buffer, which keeps its size) besides the transcript's copy; see “Large output” below",
                 mib(max_growth - limit),
                 max_growth as f64 / stdout.len() as f64
             )
@@ -1636,6 +2261,7 @@ fn main() {
         pools,
         quick,
         report: Report::default(),
+        plain: PlainP50::default(),
     };
     let started = Instant::now();
     driver.block_on(async {
@@ -1667,6 +2293,10 @@ fn main() {
         if wants("local") {
             step("8 local pool");
             local_pool(&mut ctx).await;
+        }
+        if wants("tls") {
+            step("9 over TLS: overhead per run and LangChain peer");
+            overhead_tls(&mut ctx).await;
         }
     });
     let elapsed = started.elapsed();
