@@ -87,18 +87,41 @@ fn main() -> ExitCode {
         Some(Command::Run(_)) => "azure_sessions_lsp=warn",
         _ => "azure_sessions_lsp=info",
     };
+    let from_env = tracing_subscriber::EnvFilter::try_from_default_env().ok();
+    let asked = from_env.is_some();
+    let mut filter = from_env.unwrap_or_else(|| default_filter.into());
+    // Libraries below us log whole messages and headers at debug/trace (tower-lsp-server the
+    // editor's answers, which can carry a token; HTTP stacks their headers): whatever RUST_LOG
+    // asks, they never log below info, so no token reaches the logs. (Without RUST_LOG they
+    // are off.)
+    for quiet in [
+        "tower_lsp_server",
+        "hyper",
+        "hyper_util",
+        "reqwest",
+        "h2",
+        "rustls",
+        "azure_core",
+        "azure_identity",
+        "typespec_client_core",
+    ] {
+        if let (true, Ok(directive)) = (asked, format!("{quiet}=info").parse()) {
+            filter = filter.add_directive(directive);
+        }
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_filter.into()),
-        )
+        .with_env_filter(filter)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The language server does little CPU work per message: one thread avoids handing every
+    // message between threads (a third of the per-run overhead). Big answers are parsed on
+    // the blocking pool so they never hold that thread.
+    let mut builder = match cli.command {
+        None | Some(Command::Serve) => tokio::runtime::Builder::new_current_thread(),
+        Some(_) => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("azure-sessions-lsp: could not start: {error}");

@@ -1218,6 +1218,36 @@ async fn secret_cases(env: &Env) -> Vec<Row> {
         true,
         (mine == theirs || mine.is_empty()).then(|| "identifiers must differ".to_owned()),
     ));
+    // A token handed over by the editor (VS Code's account) goes through tower-lsp-server, which
+    // logs whole messages at trace level.
+    let pool = MisbehavingPool::start(|_, _| Fault::Ok("ok".into())).await;
+    let log = env.logs.join("editor-token.log");
+    let params = init_params(
+        &[&env.folder],
+        json!({"azureSessions": {"endpoint": pool.endpoint(), "prewarm": false}, "tokenProvider": "client"}),
+    );
+    let lsp = Lsp::spawn(&env.env(), &log, params).await;
+    let uri = file_uri(&env.folder.join("editor.py"));
+    lsp.open(&uri, "python", "print(1)\n").await;
+    let ran = lsp.command("azure-sessions.run", json!({"uri": uri})).await;
+    let sent = pool
+        .authorizations()
+        .iter()
+        .any(|a| a == "Bearer editor-t0ken-secret");
+    drop(lsp);
+    let in_log = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("editor-t0ken-secret");
+    rows.push(row(
+        "a token from the editor, at RUST_LOG=trace",
+        format!(
+            "{}; sent to the pool: {sent}; in the server's stderr: {in_log}",
+            summary(&ran)
+        ),
+        true,
+        (!sent || in_log || ran.is_err())
+            .then(|| "the editor's token must reach the pool and never the logs".to_owned()),
+    ));
     let leaked = {
         let mut found = None;
         for entry in std::fs::read_dir(&env.logs).unwrap() {

@@ -126,11 +126,13 @@ impl SessionsClient {
                 )
                 .await?;
             if answer.status.is_success() && answer.truncated {
-                return salvage_execution(&answer.body, self.max_response_bytes);
+                let limit = self.max_response_bytes;
+                return tokio::task::spawn_blocking(move || salvage_execution(&answer.body, limit))
+                    .await
+                    .unwrap_or(Err(SessionsError::ResponseTooLarge { limit }));
             }
             if answer.status.is_success() {
-                return response::parse_execution(&answer.body)
-                    .map_err(SessionsError::MalformedResponse);
+                return parse_off_thread(answer.body).await;
             }
             let error = self.error_for(pool, &url, &answer);
             // The flat body is the spec's; some pools want it wrapped. That 400 means nothing ran.
@@ -561,6 +563,20 @@ fn execute_body(api: Api, request: &ExecuteRequest<'_>, wrapped: bool) -> Value 
             "properties": { "code": request.code, "stdin": request.stdin.unwrap_or("") }
         }),
     }
+}
+
+/// Parses an execution answer; a large one on the blocking pool, so that parsing megabytes
+/// never stalls the thread that serves the editor.
+async fn parse_off_thread(body: Bytes) -> Result<Execution, SessionsError> {
+    const INLINE_LIMIT: usize = 256 << 10;
+    let parsed = if body.len() <= INLINE_LIMIT {
+        response::parse_execution(&body)
+    } else {
+        tokio::task::spawn_blocking(move || response::parse_execution(&body))
+            .await
+            .unwrap_or_else(|e| Err(format!("parsing the answer failed: {e}")))
+    };
+    parsed.map_err(SessionsError::MalformedResponse)
 }
 
 /// An execution answer larger than the cap: what arrived is shown, with a note that the rest
