@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::Uri;
@@ -200,7 +201,7 @@ impl Inner {
                 continue;
             }
             let inner = self.clone();
-            tokio::spawn(async move {
+            let warm = async move {
                 let Ok(resolved) = inner.resolve(&settings, "python").await else {
                     return;
                 };
@@ -221,7 +222,26 @@ impl Inner {
                         lock(&session.state).seen.get_or_insert(description);
                     }
                 }
-            });
+            }
+            .boxed()
+            .shared();
+            lock(&self.warming).push(warm.clone());
+            tokio::spawn(warm);
         }
+    }
+
+    /// A run that starts while the prewarm is still connecting waits for it (at most 2 s): they
+    /// then share one connection (and one token fetch) instead of opening two.
+    pub(super) async fn wait_for_prewarm(&self) {
+        let warming: Vec<_> = lock(&self.warming).clone();
+        if warming.is_empty() {
+            return;
+        }
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            futures::future::join_all(warming),
+        )
+        .await;
+        lock(&self.warming).retain(|warm| warm.peek().is_none());
     }
 }

@@ -137,7 +137,6 @@ impl Inner {
             config.per_folder.clear();
         }
         self.report_setting_errors(errors);
-        self.runtime.settings_changed();
     }
 
     /// Pulls `azureSessions` for the window and for each folder, where the editor supports it.
@@ -186,7 +185,6 @@ impl Inner {
             }
         }
         self.report_setting_errors(errors);
-        self.runtime.settings_changed();
     }
 
     /// Shows each bad value once (naming the key); the rest of the settings keep working.

@@ -46,6 +46,8 @@ pub struct Inner {
     runtime: runtime::Runtime,
     /// Cancel handles of runs by their work-done progress token.
     progress_cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    /// Prewarms in flight (token fetch and first connection), which the first runs wait for.
+    warming: Mutex<Vec<futures::future::Shared<futures::future::BoxFuture<'static, ()>>>>,
     next_id: AtomicU64,
 }
 
@@ -81,6 +83,7 @@ pub fn build(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::
                     .unwrap_or_else(crate::identity::default_state_dir),
             ),
             progress_cancels: Mutex::default(),
+            warming: Mutex::default(),
             next_id: AtomicU64::new(0),
         }),
     })

@@ -259,6 +259,7 @@ impl Inner {
             Ok(resolved) => resolved,
             Err(message) => return Err(self.could_not_run(job, message).await),
         };
+        self.wait_for_prewarm().await;
         let identifier = job.session.identifier();
         let mut notes = self
             .check_recycled(&job.session, &resolved, &identifier)

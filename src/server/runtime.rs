@@ -112,10 +112,6 @@ impl Runtime {
         Ok(pool.endpoint())
     }
 
-    pub fn settings_changed(&self) {
-        // The HTTP client follows proxy/CA changes on the next run; tokens stay cached.
-    }
-
     pub async fn shutdown(&self) {
         let pools: Vec<Arc<OnceCell<LocalPool>>> =
             lock(&self.local_pools).drain().map(|(_, p)| p).collect();

@@ -93,16 +93,6 @@ pub enum SessionsError {
     Auth(#[from] AuthError),
 }
 
-impl SessionsError {
-    /// Whether the failure happened before the code could have run.
-    pub fn code_did_not_run(&self) -> bool {
-        !matches!(
-            self,
-            SessionsError::Timeout { .. } | SessionsError::ConnectionLost { .. }
-        )
-    }
-}
-
 /// Azure's error body: `{"error":{"code","message"}}`, also mirrored in `x-ms-error-code`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct AzureErrorBody {
