@@ -61,6 +61,13 @@ fn directory(session_dir: &Path, path: Option<&str>) -> Result<PathBuf, PoolErro
     Ok(dir)
 }
 
+/// The path of file `name` (validated) in the session the request names, under its `path`.
+fn named_file(app: &AppState, uri: &Uri, name: &str) -> Result<PathBuf, PoolError> {
+    let req = Request::new(uri).with_api_version()?;
+    let session = app.registry.get_or_create(req.identifier()?)?;
+    Ok(directory(&session.dir, req.get("path"))?.join(validate_name(strip_data_prefix(name))?))
+}
+
 fn not_found(name: &str) -> PoolError {
     PoolError::not_found(
         "FileNotFound",
@@ -189,10 +196,7 @@ pub async fn get(
     UrlPath(name): UrlPath<String>,
     uri: Uri,
 ) -> Result<Response, PoolError> {
-    let req = Request::new(&uri).with_api_version()?;
-    let session = app.registry.get_or_create(req.identifier()?)?;
-    let path =
-        directory(&session.dir, req.get("path"))?.join(validate_name(strip_data_prefix(&name))?);
+    let path = named_file(&app, &uri, &name)?;
     match Entry::read(&path).await {
         Some(entry) => Ok(axum::Json(entry.resource()).into_response()),
         None => Err(not_found(&name)),
@@ -205,10 +209,7 @@ pub async fn delete(
     UrlPath(name): UrlPath<String>,
     uri: Uri,
 ) -> Result<Response, PoolError> {
-    let req = Request::new(&uri).with_api_version()?;
-    let session = app.registry.get_or_create(req.identifier()?)?;
-    let path =
-        directory(&session.dir, req.get("path"))?.join(validate_name(strip_data_prefix(&name))?);
+    let path = named_file(&app, &uri, &name)?;
     let meta = tokio::fs::symlink_metadata(&path)
         .await
         .map_err(|_| not_found(&name))?;
@@ -227,10 +228,7 @@ pub async fn content(
     UrlPath(name): UrlPath<String>,
     uri: Uri,
 ) -> Result<Response, PoolError> {
-    let req = Request::new(&uri).with_api_version()?;
-    let session = app.registry.get_or_create(req.identifier()?)?;
-    let path =
-        directory(&session.dir, req.get("path"))?.join(validate_name(strip_data_prefix(&name))?);
+    let path = named_file(&app, &uri, &name)?;
     download(&path, &name).await
 }
 

@@ -10,6 +10,7 @@ use tower_lsp_server::ls_types::Uri;
 
 use super::config::local_path;
 use super::protocol::*;
+use super::runtime::Resolved;
 use super::sessions::Session;
 use super::{Inner, lock};
 use crate::settings::{Endpoint, Settings};
@@ -112,11 +113,7 @@ impl Inner {
         let content = tokio::fs::read(&path)
             .await
             .map_err(|e| invalid_params(format!("cannot read {}: {e}", path.display())))?;
-        let (session, settings) = self.command_session(Some(&args.uri))?;
-        let resolved = self
-            .resolve(&settings, "python")
-            .await
-            .map_err(|e| self.fail(e))?;
+        let (session, resolved) = self.command_pool(Some(&args.uri)).await?;
         let file = resolved
             .http
             .upload_file(
@@ -132,11 +129,7 @@ impl Inner {
     }
 
     pub(super) async fn list_files(self: &Arc<Self>, args: SessionArgs) -> jsonrpc::Result<Value> {
-        let (session, settings) = self.command_session(args.uri.as_ref())?;
-        let resolved = self
-            .resolve(&settings, "python")
-            .await
-            .map_err(|e| self.fail(e))?;
+        let (session, resolved) = self.command_pool(args.uri.as_ref()).await?;
         let files = resolved
             .http
             .list_files(
@@ -155,12 +148,9 @@ impl Inner {
     ) -> jsonrpc::Result<Value> {
         let target = local_path(&args.target_uri)
             .ok_or_else(|| invalid_params("downloadFile expects targetUri to be a file: URI"))?;
-        let (session, settings) =
-            self.command_session(Some(args.uri.as_ref().unwrap_or(&args.target_uri)))?;
-        let resolved = self
-            .resolve(&settings, "python")
-            .await
-            .map_err(|e| self.fail(e))?;
+        let (session, resolved) = self
+            .command_pool(Some(args.uri.as_ref().unwrap_or(&args.target_uri)))
+            .await?;
         let content = resolved
             .http
             .download_file(
@@ -178,6 +168,17 @@ impl Inner {
     }
 
     /// The session a command names (through a document or folder URI), else the default one.
+    /// The session a file command names, and its pool (the local pool serves files in any
+    /// language, so "python" picks which local pool when there is none yet).
+    async fn command_pool(&self, uri: Option<&Uri>) -> jsonrpc::Result<(Arc<Session>, Resolved)> {
+        let (session, settings) = self.command_session(uri)?;
+        let resolved = self
+            .resolve(&settings, "python")
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok((session, resolved))
+    }
+
     fn command_session(&self, uri: Option<&Uri>) -> jsonrpc::Result<(Arc<Session>, Settings)> {
         match uri {
             Some(uri) => self.session_for(uri.as_str()),

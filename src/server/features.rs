@@ -8,14 +8,19 @@ use super::{Inner, lock};
 use crate::code;
 
 impl Inner {
+    /// The cell-marker lines of an open document (`None` when it is not open). Read in place:
+    /// a large document is not copied for every request.
+    fn cell_markers(&self, uri: &Uri) -> Option<Vec<u32>> {
+        let settings = lock(&self.config).settings_for(uri.as_str());
+        let documents = lock(&self.documents);
+        let doc = documents.get(uri.as_str())?;
+        Some(code::cell_markers(&doc.text, &settings.cell_marker))
+    }
+
     pub(super) fn code_actions(&self, uri: &Uri, range: Range) -> Vec<CodeActionOrCommand> {
-        let Some(text) = lock(&self.documents)
-            .get(uri.as_str())
-            .map(|d| d.text.clone())
-        else {
+        let Some(markers) = self.cell_markers(uri) else {
             return Vec::new();
         };
-        let settings = lock(&self.config).settings_for(uri.as_str());
         let mut actions = Vec::new();
         let mut action = |title: String, command: &str, argument: serde_json::Value| {
             actions.push(CodeActionOrCommand::CodeAction(CodeAction {
@@ -37,7 +42,7 @@ impl Inner {
             "Run selection in Azure session".to_owned()
         };
         action(selection_title, RUN, json!({ "uri": uri, "range": range }));
-        if !code::cell_markers(&text, &settings.cell_marker).is_empty() {
+        if !markers.is_empty() {
             action(
                 "Run cell in Azure session".to_owned(),
                 RUN_CELL,
@@ -53,15 +58,11 @@ impl Inner {
     }
 
     pub(super) fn code_lenses(&self, uri: &Uri) -> Vec<CodeLens> {
-        let Some(text) = lock(&self.documents)
-            .get(uri.as_str())
-            .map(|d| d.text.clone())
-        else {
+        let Some(markers) = self.cell_markers(uri) else {
             return Vec::new();
         };
-        let settings = lock(&self.config).settings_for(uri.as_str());
         let at_line = |line: u32| Range::new(Position::new(line, 0), Position::new(line, 0));
-        let mut lenses: Vec<CodeLens> = code::cell_markers(&text, &settings.cell_marker)
+        let mut lenses: Vec<CodeLens> = markers
             .into_iter()
             .map(|line| CodeLens {
                 range: at_line(line),

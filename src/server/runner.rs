@@ -77,14 +77,15 @@ impl Inner {
         request_failed(message)
     }
 
-    /// The text and language of a document: the open buffer, or the file on disk.
-    fn document(&self, uri: &Uri) -> jsonrpc::Result<(String, String, i32)> {
+    /// The text and language of a document: the open buffer, or the file on disk (read
+    /// asynchronously: the LSP thread never waits on the disk).
+    async fn document(&self, uri: &Uri) -> jsonrpc::Result<(String, String)> {
         if let Some(doc) = lock(&self.documents).get(uri.as_str()) {
-            return Ok((doc.text.clone(), doc.language_id.clone(), doc.version));
+            return Ok((doc.text.clone(), doc.language_id.clone()));
         }
         let path = local_path(uri)
             .ok_or_else(|| invalid_params(format!("{} is not open in the editor", uri.as_str())))?;
-        let meta = std::fs::metadata(&path).map_err(|e| {
+        let meta = tokio::fs::metadata(&path).await.map_err(|e| {
             invalid_params(format!(
                 "{} is not open and cannot be read: {e}",
                 path.display()
@@ -96,10 +97,10 @@ impl Inner {
                 path.display()
             )));
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = tokio::fs::read_to_string(&path).await.map_err(|e| {
             invalid_params(format!("{} cannot be read as text: {e}", path.display()))
         })?;
-        Ok((text, String::new(), 0))
+        Ok((text, String::new()))
     }
 
     pub(super) async fn run(
@@ -130,7 +131,7 @@ impl Inner {
         stdin: Option<String>,
         token: Option<ProgressToken>,
     ) -> jsonrpc::Result<RunOutcome> {
-        let (text, language_id, _version) = self.document(&uri)?;
+        let (text, language_id) = self.document(&uri).await?;
         let (session, settings) = self.session_for(uri.as_str()).map_err(|e| self.fail(e))?;
         let snippet = code::extract(&text, target, &settings.cell_marker)
             .ok_or_else(|| invalid_params("nothing to run at that position"))?;
