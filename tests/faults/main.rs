@@ -1,0 +1,53 @@
+//! The fault-injection suite: the real binary, at RUST_LOG=trace, against a misbehaving pool and
+//! bad editor input. Every case must leave the server up, lose nothing, run nothing twice, say
+//! what happened, and never show the token. It writes docs/reliability.md from what it saw.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bad_input;
+mod local_pool;
+mod pool_faults;
+mod report;
+mod secrets;
+mod soak;
+mod support;
+
+use support::environment;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_suite() {
+    let env = environment();
+    let mut rows = Vec::new();
+
+    // ── The pool misbehaves ──
+    rows.extend(pool_faults::pool_fault_cases(&env).await);
+
+    // ── The editor sends bad input ──
+    rows.extend(bad_input::bad_input_cases(&env).await);
+
+    // ── The local pool is pushed around ──
+    rows.extend(local_pool::local_pool_cases(&env).await);
+
+    // ── Secrets and permissions ──
+    rows.extend(secrets::secret_cases(&env).await);
+
+    // ── Attacks (the Security section) ──
+    let attacks: Vec<support::Attack> = Vec::new();
+
+    // ── Soak ──
+    let soak = soak::soak(&env).await;
+
+    report::write_report(&rows, &attacks, &soak);
+    let failures: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.failure.as_ref().map(|f| format!("{}: {f}", r.case)))
+        .chain(
+            attacks
+                .iter()
+                .filter_map(|a| a.failure.as_ref().map(|f| format!("{}: {f}", a.attack))),
+        )
+        .chain(soak.failure.clone())
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
