@@ -160,8 +160,11 @@ impl TokenCache {
 /// What a request authenticates with.
 #[derive(Clone)]
 pub enum Credentials {
-    /// No `Authorization` header (`auth = "none"`, the local pool).
+    /// No `Authorization` header (`auth = "none"`).
     None,
+    /// The local pool's key: sent only to a plain-http loopback endpoint.
+    PoolKey(Arc<str>),
+    /// An Entra (or editor) token: sent only over https.
     Bearer(Arc<TokenCache>),
 }
 
@@ -178,7 +181,7 @@ impl Credentials {
 
     pub async fn token(&self) -> Result<Option<AccessToken>, AuthError> {
         match self {
-            Credentials::None => Ok(None),
+            Credentials::None | Credentials::PoolKey(_) => Ok(None),
             Credentials::Bearer(cache) => cache.token().await.map(Some),
         }
     }
@@ -241,15 +244,25 @@ impl CredentialChain {
         if matches!(mode, AuthMode::Auto | AuthMode::AzureCli) {
             add(
                 "AzureCliCredential",
-                azure_identity::AzureCliCredential::new(None)
-                    .map(|c| c as Arc<dyn TokenCredential>),
+                azure_identity::AzureCliCredential::new(Some(
+                    azure_identity::AzureCliCredentialOptions {
+                        executor: Some(Arc::new(KillOnDrop)),
+                        ..Default::default()
+                    },
+                ))
+                .map(|c| c as Arc<dyn TokenCredential>),
             );
         }
         if mode == AuthMode::Auto {
             add(
                 "AzureDeveloperCliCredential",
-                azure_identity::AzureDeveloperCliCredential::new(None)
-                    .map(|c| c as Arc<dyn TokenCredential>),
+                azure_identity::AzureDeveloperCliCredential::new(Some(
+                    azure_identity::AzureDeveloperCliCredentialOptions {
+                        executor: Some(Arc::new(KillOnDrop)),
+                        ..Default::default()
+                    },
+                ))
+                .map(|c| c as Arc<dyn TokenCredential>),
             );
         }
         if matches!(mode, AuthMode::Auto | AuthMode::ManagedIdentity) {
@@ -321,6 +334,49 @@ impl TokenSource for CredentialChain {
             })
             .collect();
         async move { CredentialChain { links }.get_token().await }.boxed()
+    }
+}
+
+/// Runs `az`/`azd` (through `/bin/sh -c`) in a process group of its own and kills the whole
+/// group when the call is dropped: when the credential timeout fires, no hung CLI stays behind
+/// (azure_identity's own executor leaves it running).
+#[derive(Debug)]
+struct KillOnDrop;
+
+#[async_trait::async_trait]
+impl azure_identity::Executor for KillOnDrop {
+    async fn run(
+        &self,
+        program: &std::ffi::OsStr,
+        args: &[&std::ffi::OsStr],
+    ) -> std::io::Result<std::process::Output> {
+        let child = tokio::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()?;
+        let group = GroupKiller(child.id());
+        let output = child.wait_with_output().await;
+        std::mem::forget(group);
+        output
+    }
+}
+
+/// Kills a process group when dropped (the future that waits on it was abandoned).
+struct GroupKiller(Option<u32>);
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.and_then(|p| libc::pid_t::try_from(p).ok()) {
+            // SAFETY: kill has no memory preconditions; a negative pid names the group that
+            // the child leads (process_group(0) made its pid the group id).
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
     }
 }
 
@@ -404,6 +460,46 @@ mod tests {
         let first = cache.token().await.unwrap();
         cache.invalidate(&first);
         assert_eq!(cache.token().await.unwrap().secret(), "token-2");
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_cli_call_leaves_no_process_behind() {
+        use azure_identity::Executor;
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        // Like azure_identity: a shell that starts the (hung) CLI as its child.
+        let script = format!("sleep 100 & echo $! > '{}'; wait", pid_file.display());
+        let args = [std::ffi::OsStr::new("-c"), std::ffi::OsStr::new(&script)];
+        let call = KillOnDrop.run(std::ffi::OsStr::new("/bin/sh"), &args);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), call)
+                .await
+                .is_err()
+        );
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let proc = format!("/proc/{}/stat", pid.trim());
+        let gone = async {
+            while std::fs::read_to_string(&proc).is_ok_and(|stat| !stat.contains(") Z")) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        assert!(
+            tokio::time::timeout(Duration::from_secs(3), gone)
+                .await
+                .is_ok(),
+            "the CLI's child is still running"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_finished_cli_call_gives_its_output() {
+        use azure_identity::Executor;
+        let args = [std::ffi::OsStr::new("-c"), std::ffi::OsStr::new("echo hi")];
+        let output = KillOnDrop
+            .run(std::ffi::OsStr::new("/bin/sh"), &args)
+            .await
+            .unwrap();
+        assert_eq!(output.stdout, b"hi\n");
     }
 
     #[test]

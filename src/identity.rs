@@ -29,6 +29,13 @@ pub fn default_state_dir() -> PathBuf {
     base.join("azure-sessions-lsp")
 }
 
+/// What an identifier is derived from: the pool (its normalized endpoint and api) and the
+/// folder or file. The same folder gets a different session on every pool, so an identifier
+/// given to the local pool or a test endpoint is never the one used on a real pool.
+pub fn session_key(endpoint_identity: &str, api: &str, scope_key: &str) -> String {
+    format!("{endpoint_identity} {api}\n{scope_key}")
+}
+
 #[derive(Debug)]
 pub struct IdentityStore {
     dir: PathBuf,

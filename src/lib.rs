@@ -7,6 +7,7 @@ pub mod auth;
 pub mod code;
 pub mod identity;
 pub mod pool;
+pub mod private;
 pub mod server;
 pub mod sessions;
 pub mod settings;

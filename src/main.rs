@@ -44,6 +44,9 @@ enum Command {
         /// Idle sessions end after this many seconds.
         #[arg(long, default_value_t = 1800)]
         cooldown_seconds: u64,
+        /// Write the key here (0600) instead of $XDG_RUNTIME_DIR/azure-sessions-lsp/pool-PORT.key.
+        #[arg(long)]
+        key_file: Option<std::path::PathBuf>,
     },
     /// Print the settings schema (keys, types, defaults) as JSON.
     #[command(hide = true)]
@@ -138,6 +141,7 @@ fn main() -> ExitCode {
             port,
             language,
             cooldown_seconds,
+            key_file,
         } => {
             let options = PoolOptions {
                 port,
@@ -145,7 +149,7 @@ fn main() -> ExitCode {
                 cooldown: Duration::from_secs(cooldown_seconds.max(1)),
                 ..PoolOptions::default()
             };
-            match runtime.block_on(azure_sessions_lsp::pool::serve_forever(options)) {
+            match runtime.block_on(azure_sessions_lsp::pool::serve_forever(options, key_file)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("azure-sessions-lsp pool: {error:#}");
@@ -186,22 +190,32 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             .map_err(|e| format!("could not read {}: {e}", args.file))?
     };
     let api = Api::parse(&args.api).ok_or("unknown api")?;
-    let mut auth = AuthMode::parse(&args.auth).ok_or("unknown auth")?;
+    let auth = AuthMode::parse(&args.auth).ok_or("unknown auth")?;
+    let endpoint_setting = settings::Endpoint::parse(&args.endpoint)?;
     let mut local = None;
-    let endpoint = if args.endpoint.trim().eq_ignore_ascii_case("local") {
-        let pool = LocalPool::start(PoolOptions {
-            language: args.language,
-            max_timeout: Duration::from_secs(3600),
-            ..PoolOptions::default()
-        })
-        .await
-        .map_err(|e| format!("could not start the local pool: {e:#}"))?;
-        let endpoint = pool.endpoint();
-        local = Some(pool);
-        auth = AuthMode::None;
-        endpoint
-    } else {
-        args.endpoint.clone()
+    let (endpoint, credentials) = match &endpoint_setting {
+        settings::Endpoint::NotConfigured => {
+            return Err(
+                "no session pool is configured: pass --endpoint URL (the pool management endpoint) \
+                 or --endpoint local, or set AZURE_SESSIONS_ENDPOINT"
+                    .to_owned(),
+            );
+        }
+        settings::Endpoint::Refused(reason) => return Err(reason.clone()),
+        settings::Endpoint::Local => {
+            let pool = LocalPool::start(PoolOptions {
+                language: args.language,
+                max_timeout: Duration::from_secs(3600),
+                ..PoolOptions::default()
+            })
+            .await
+            .map_err(|e| format!("could not start the local pool: {e:#}"))?;
+            let endpoint = pool.endpoint();
+            let key = Credentials::PoolKey(pool.key().into());
+            local = Some(pool);
+            (endpoint, key)
+        }
+        settings::Endpoint::Remote(url) => (url.clone(), Credentials::None),
     };
     let target = PoolTarget::new(
         &endpoint,
@@ -210,6 +224,14 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         &args.custom_path,
     )
     .map_err(|e| e.to_string())?;
+    // Tokens go only over https; a plain-http loopback pool gets its key (or nothing).
+    let credentials = match (&endpoint_setting, target.endpoint().scheme()) {
+        (settings::Endpoint::Local, _) => credentials,
+        (_, "https") => Credentials::for_mode(auth),
+        _ => azure_sessions_lsp::pool::key::find_key(target.endpoint())
+            .map(|key| Credentials::PoolKey(key.into()))
+            .unwrap_or(Credentials::None),
+    };
     let identifier = match args.session {
         Some(id) => id,
         None => {
@@ -218,11 +240,14 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                 &azure_sessions_lsp::identity::default_state_dir(),
             )
             .map_err(|e| format!("could not open the state directory: {e}"))?;
-            store.identifier(&format!("folder:{}", dir.display()))
+            store.identifier(&azure_sessions_lsp::identity::session_key(
+                &endpoint_setting.identity(),
+                api.name(),
+                &format!("folder:{}", dir.display()),
+            ))
         }
     };
     let client = SessionsClient::new(&HttpOptions::default()).map_err(|e| e.to_string())?;
-    let credentials = Credentials::for_mode(auth);
     let request = ExecuteRequest {
         identifier: &identifier,
         code: &code,

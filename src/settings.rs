@@ -26,6 +26,44 @@ pub enum Endpoint {
     /// `"local"`: the built-in local pool, started by the server itself.
     Local,
     Remote(String),
+    /// A value that cannot be used (plain http off loopback, not a URL): every run names it and
+    /// says why, instead of claiming that nothing is configured.
+    Refused(String),
+}
+
+impl Endpoint {
+    /// Reads the setting's text: `""`, `"local"`, or a URL that [`crate::sessions::PoolTarget`]
+    /// accepts (the error says why not, without any credentials written into the URL).
+    pub fn parse(text: &str) -> Result<Endpoint, String> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            Ok(Endpoint::NotConfigured)
+        } else if trimmed.eq_ignore_ascii_case("local") {
+            Ok(Endpoint::Local)
+        } else {
+            crate::sessions::PoolTarget::new(trimmed, Api::Executions, None, "")
+                .map(|_| Endpoint::Remote(trimmed.to_owned()))
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// The endpoint as it enters session identifiers: `local`, or the URL with scheme and host
+    /// lowercased, the default port, query, fragment and trailing `/` left out, so that spellings
+    /// of one pool give one session and different pools never share one.
+    pub fn identity(&self) -> String {
+        match self {
+            Endpoint::NotConfigured | Endpoint::Refused(_) => "none".to_owned(),
+            Endpoint::Local => "local".to_owned(),
+            Endpoint::Remote(url) => match reqwest::Url::parse(url) {
+                Ok(mut url) => {
+                    url.set_query(None);
+                    url.set_fragment(None);
+                    url.to_string().trim_end_matches('/').to_owned()
+                }
+                Err(_) => url.trim().to_owned(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -163,23 +201,13 @@ impl WireSettings {
 
         let mut settings = defaults;
         if let Some(endpoint) = endpoint {
-            let trimmed = endpoint.trim();
-            settings.endpoint = if trimmed.is_empty() {
-                Endpoint::NotConfigured
-            } else if trimmed.eq_ignore_ascii_case("local") {
-                Endpoint::Local
-            } else {
-                match crate::sessions::PoolTarget::new(trimmed, Api::Executions, None, "") {
-                    Ok(_) => Endpoint::Remote(trimmed.to_owned()),
-                    Err(error) => {
-                        errors.push(SettingError {
-                            key: "endpoint",
-                            message: error.to_string(),
-                        });
-                        Endpoint::NotConfigured
-                    }
-                }
-            };
+            settings.endpoint = Endpoint::parse(&endpoint).unwrap_or_else(|reason| {
+                errors.push(SettingError {
+                    key: "endpoint",
+                    message: reason.clone(),
+                });
+                Endpoint::Refused(reason)
+            });
         }
         if let Some(api) = api {
             match Api::parse(&api) {
@@ -417,9 +445,18 @@ mod tests {
     fn insecure_endpoints_are_refused_at_settings_time() {
         let (settings, errors) =
             Settings::from_json(&json!({"endpoint": "http://pool.example.io"}));
-        assert_eq!(settings.endpoint, Endpoint::NotConfigured);
+        let Endpoint::Refused(reason) = &settings.endpoint else {
+            panic!("{:?}", settings.endpoint)
+        };
+        assert!(reason.contains("http://pool.example.io"), "{reason}");
+        assert!(reason.contains("loopback"), "{reason}");
         assert_eq!(errors[0].key, "endpoint");
-        assert!(errors[0].message.contains("plain HTTP"));
+        let (settings, _) =
+            Settings::from_json(&json!({"endpoint": "https://user:hunter2@pool.example.io"}));
+        let Endpoint::Refused(reason) = &settings.endpoint else {
+            panic!("{:?}", settings.endpoint)
+        };
+        assert!(!reason.contains("hunter2"), "{reason}");
     }
 
     #[test]

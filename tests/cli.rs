@@ -96,10 +96,10 @@ fn run_reads_a_file_and_uses_environment_settings() {
 #[test]
 fn configuration_and_network_errors_exit_2_with_one_line() {
     for (args, needle) in [
-        (vec!["run", "-"], "azureSessions.endpoint"),
+        (vec!["run", "-"], "--endpoint"),
         (
             vec!["run", "--endpoint", "http://pool.example.com", "-"],
-            "plain HTTP",
+            "plain http:// is allowed only to a loopback address",
         ),
         (
             vec![
@@ -131,39 +131,94 @@ fn configuration_and_network_errors_exit_2_with_one_line() {
 }
 
 #[test]
-fn pool_prints_its_address_first_and_serves() {
-    let mut child = bin()
+fn pool_prints_its_address_and_key_and_run_finds_the_key_by_port() {
+    let runtime = tempfile::tempdir().unwrap();
+    let with_env = |command: &mut std::process::Command| {
+        command.env("XDG_RUNTIME_DIR", runtime.path());
+        command.env_remove("AZURE_SESSIONS_POOL_KEY");
+    };
+    let mut pool = bin();
+    with_env(&mut pool);
+    let mut child = pool
         .args(["pool", "--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    stdout.read_line(&mut first).unwrap();
+    stdout.read_line(&mut second).unwrap();
     assert!(
         first.starts_with("listening on http://127.0.0.1:"),
         "{first}"
     );
+    let key = second
+        .trim()
+        .strip_prefix("key: ")
+        .expect("second line: key: KEY");
+    assert_eq!(key.len(), 64, "256 bits as hex: {key}");
     let endpoint = first.trim().trim_start_matches("listening on ").to_owned();
-    let (code, stdout, stderr) = run_stdin(
-        &[
-            "run",
-            "--endpoint",
-            &endpoint,
-            "--auth",
-            "none",
-            "--session",
-            "cli-test-1",
-            "-",
-        ],
-        "print(2 + 2)\n",
-    );
-    child.kill().unwrap();
+    let port = endpoint.rsplit(':').next().unwrap();
+    let key_file = runtime
+        .path()
+        .join("azure-sessions-lsp")
+        .join(format!("pool-{port}.key"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), key);
+    assert_eq!(mode(&key_file), 0o600);
+    assert_eq!(mode(key_file.parent().unwrap()), 0o700);
+
+    let run = |extra_env: Option<&str>| {
+        let mut command = bin();
+        with_env(&mut command);
+        if let Some(key) = extra_env {
+            command.env("AZURE_SESSIONS_POOL_KEY", key);
+        }
+        let mut child = command
+            .args([
+                "run",
+                "--endpoint",
+                &endpoint,
+                "--session",
+                "cli-test-1",
+                "-",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"print(2 + 2)\n")
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // No setting at all: the key is found by port.
+    let (code, out, err) = run(None);
+    assert_eq!((code, out.as_str()), (0, "4\n"), "{err}");
+    // A wrong key from the environment wins over the file, and is refused.
+    let (code, _, err) = run(Some("0000"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("wants a key"), "{err}");
+
+    // SIGTERM: the pool stops and takes its key file with it.
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let _ = child.wait();
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout, "4\n");
+    assert!(
+        !key_file.exists(),
+        "the key file is removed when the pool stops"
+    );
 }
 
 #[test]

@@ -46,6 +46,11 @@ fn client() -> SessionsClient {
     SessionsClient::new(&HttpOptions::default()).unwrap()
 }
 
+/// A client that trusts the fake's test CA (tokens go only over https).
+fn client_for(pool: &FakePool) -> SessionsClient {
+    SessionsClient::new(&pool.http_options()).unwrap()
+}
+
 fn request<'a>(code: &'a str, budget: Duration) -> ExecuteRequest<'a> {
     ExecuteRequest {
         identifier: "ws-1234&x y",
@@ -61,10 +66,10 @@ fn no_progress(_: RetryNotice) {}
 
 #[tokio::test]
 async fn executions_request_is_exact() {
-    let pool = FakePool::start(|_, _| executions_ok("63\n", json!(4))).await;
+    let pool = FakePool::start_https(|_, _| executions_ok("63\n", json!(4))).await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let (credentials, _) = bearer();
-    let execution = client()
+    let execution = client_for(&pool)
         .execute(
             &target,
             &credentials,
@@ -327,7 +332,7 @@ async fn a_500_is_never_retried() {
 
 #[tokio::test]
 async fn a_401_refreshes_the_token_once() {
-    let pool = FakePool::start(|req, _| {
+    let pool = FakePool::start_https(|req, _| {
         if req.header("authorization").as_deref() == Some(&format!("Bearer {FAKE_TOKEN}-1")) {
             status(401)
         } else {
@@ -337,7 +342,7 @@ async fn a_401_refreshes_the_token_once() {
     .await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let (credentials, calls) = bearer();
-    client()
+    client_for(&pool)
         .execute(
             &target,
             &credentials,
@@ -349,10 +354,10 @@ async fn a_401_refreshes_the_token_once() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert_eq!(pool.count(), 2);
 
-    let always = FakePool::start(|_, _| status(401)).await;
+    let always = FakePool::start_https(|_, _| status(401)).await;
     let target = PoolTarget::new(&always.endpoint(), Api::Executions, None, "").unwrap();
     let (credentials, calls) = bearer();
-    let error = client()
+    let error = client_for(&always)
         .execute(
             &target,
             &credentials,
@@ -373,10 +378,10 @@ async fn a_401_refreshes_the_token_once() {
 
 #[tokio::test]
 async fn a_403_names_the_role() {
-    let pool = FakePool::start(|_, _| status(403)).await;
+    let pool = FakePool::start_https(|_, _| status(403)).await;
     let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
     let (credentials, _) = bearer();
-    let error = client()
+    let error = client_for(&pool)
         .execute(
             &target,
             &credentials,
@@ -639,4 +644,158 @@ async fn oversized_answers_that_are_not_json_are_refused() {
         matches!(error, SessionsError::ResponseTooLarge { .. }),
         "{error}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where tokens go (security review #4, #5, #6, #9, #10)
+
+#[tokio::test]
+async fn a_token_is_never_sent_over_plain_http() {
+    let pool = FakePool::start(|_, _| executions_ok("ok", json!(null))).await;
+    let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
+    let (credentials, calls) = bearer();
+    let error = client()
+        .execute(
+            &target,
+            &credentials,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(pool.count(), 0, "nothing was sent");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "no token was even fetched");
+    assert!(error.to_string().contains("plain http"), "{error}");
+}
+
+#[tokio::test]
+async fn the_pool_key_goes_only_to_plain_http_loopback() {
+    let pool = FakePool::start(|_, _| executions_ok("ok", json!(null))).await;
+    let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
+    let key = Credentials::PoolKey("local-k3y".into());
+    client()
+        .execute(&target, &key, &request("1", Duration::ZERO), &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(
+        pool.requests()[0].header("authorization").as_deref(),
+        Some("Bearer local-k3y")
+    );
+
+    let https = FakePool::start_https(|_, _| executions_ok("ok", json!(null))).await;
+    let target = PoolTarget::new(&https.endpoint(), Api::Executions, None, "").unwrap();
+    client_for(&https)
+        .execute(&target, &key, &request("1", Duration::ZERO), &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(https.requests()[0].header("authorization"), None);
+}
+
+#[tokio::test]
+async fn a_401_from_a_plain_http_pool_asks_for_its_key() {
+    let pool = FakePool::start(|_, _| status(401)).await;
+    let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
+    let error = client()
+        .execute(
+            &target,
+            &Credentials::None,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("AZURE_SESSIONS_POOL_KEY"), "{text}");
+    assert!(!text.contains("az login"), "{text}");
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let elsewhere = FakePool::start(|_, _| executions_ok("moved", json!(null))).await;
+    let location = format!("http://127.0.0.2:{}/executions", elsewhere.addr.port());
+    let pool = FakePool::start_https(move |_, _| {
+        Reply::Raw(307, vec![("location", location.clone())], Vec::new())
+    })
+    .await;
+    let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
+    let (credentials, _) = bearer();
+    let error = client_for(&pool)
+        .execute(
+            &target,
+            &credentials,
+            &request("secret_code()", Duration::ZERO),
+            &no_progress,
+        )
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("redirect") && text.contains("127.0.0.2"),
+        "{text}"
+    );
+    assert_eq!(pool.count(), 1);
+    assert_eq!(
+        elsewhere.count(),
+        0,
+        "the code never reached the other host"
+    );
+}
+
+#[tokio::test]
+async fn a_successful_answer_that_echoes_the_token_is_scrubbed() {
+    let pool = FakePool::start_https(|req, _| {
+        let seen = req.header("authorization").unwrap_or_default();
+        executions_ok(
+            &format!("headers seen: Authorization: {seen}\n"),
+            json!(seen),
+        )
+    })
+    .await;
+    let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
+    let (credentials, _) = bearer();
+    let execution = client_for(&pool)
+        .execute(
+            &target,
+            &credentials,
+            &request("1", Duration::ZERO),
+            &no_progress,
+        )
+        .await
+        .unwrap();
+    assert!(
+        !execution.stdout.contains(FAKE_TOKEN),
+        "{}",
+        execution.stdout
+    );
+    assert!(
+        execution.stdout.contains("[redacted]"),
+        "{}",
+        execution.stdout
+    );
+    assert!(!execution.result.to_string().contains(FAKE_TOKEN));
+}
+
+#[tokio::test]
+async fn retry_after_values_that_do_not_fit_give_up_cleanly() {
+    for value in ["1e300", "2e19", "-5", "soon"] {
+        let value = value.to_owned();
+        let pool = FakePool::start(move |_, n| {
+            if n == 0 {
+                Reply::Raw(503, vec![("retry-after", value.clone())], Vec::new())
+            } else {
+                executions_ok("ok", json!(null))
+            }
+        })
+        .await;
+        let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
+        // Must not panic: a huge value gives up at once, others retry within the budget.
+        let _ = client()
+            .execute(
+                &target,
+                &Credentials::None,
+                &request("1", Duration::from_secs(2)),
+                &no_progress,
+            )
+            .await;
+    }
 }

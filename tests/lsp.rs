@@ -624,13 +624,30 @@ async fn not_configured_and_insecure_endpoints_fail_with_the_fix_in_the_message(
 
     lsp.notify(
         "workspace/didChangeConfiguration",
-        json!({"settings": {"azureSessions": {"endpoint": "http://pool.example.com"}}}),
+        json!({"settings": {"azureSessions": {"endpoint": "http://user:hunter2@pool.example.com"}}}),
     )
     .await;
     lsp.wait_for("window/showMessage", |p| {
-        p["message"].as_str().unwrap().contains("plain HTTP")
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("plain http:// is allowed only to a loopback address")
     })
     .await;
+    // Every run it blocks names the refused endpoint and why (not "nothing is configured"),
+    // without the password written into it.
+    let error = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap_err();
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("http://pool.example.com"), "{message}");
+    assert!(message.contains("loopback"), "{message}");
+    assert!(
+        !message.contains("no session pool is configured"),
+        "{message}"
+    );
+    assert!(!lsp.transcript_of_messages().contains("hunter2"));
 }
 
 #[tokio::test]
@@ -838,11 +855,11 @@ async fn cold_start_progress_says_the_container_is_starting() {
 
 #[tokio::test]
 async fn tokens_from_the_editor_are_used_and_never_shown() {
-    let pool = FakePool::start(|_, _| executions_ok("ok\n", json!(null))).await;
+    let pool = FakePool::start_https(|_, _| executions_ok("ok\n", json!(null))).await;
     let ws = workspace();
     let lsp = start(
         &ws,
-        json!({"azureSessions": {"endpoint": pool.endpoint()}, "tokenProvider": "client"}),
+        json!({"azureSessions": {"endpoint": pool.endpoint(), "extraCaCertificates": [pool.ca_file]}, "tokenProvider": "client"}),
     )
     .await;
     let uri = uri_in(&ws.folder, "main.py");
@@ -869,6 +886,28 @@ async fn tokens_from_the_editor_are_used_and_never_shown() {
         .await
         .unwrap();
     assert!(!info.to_string().contains("editor-t0ken-secret"));
+}
+
+#[tokio::test]
+async fn a_plain_http_loopback_pool_gets_no_editor_token() {
+    let pool = FakePool::start(|_, _| executions_ok("ok\n", json!(null))).await;
+    let ws = workspace();
+    let lsp = start(
+        &ws,
+        json!({"azureSessions": {"endpoint": pool.endpoint()}, "tokenProvider": "client"}),
+    )
+    .await;
+    let uri = uri_in(&ws.folder, "main.py");
+    lsp.open(&uri, "python", "print(1)\n").await;
+    lsp.command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap();
+    assert!(lsp.received("azure-sessions/getAccessToken").is_empty());
+    assert!(
+        pool.requests()
+            .iter()
+            .all(|r| r.header("authorization").is_none())
+    );
 }
 
 #[tokio::test]

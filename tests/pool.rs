@@ -18,9 +18,15 @@ async fn start(opts: PoolOptions) -> Pool {
         .await
         .expect("the pool starts in time")
         .expect("the pool starts");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {}", pool.key()).parse().unwrap(),
+    );
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .no_proxy()
+        .default_headers(headers)
         .build()
         .expect("client");
     Pool { pool, http }
@@ -1208,6 +1214,7 @@ fn the_pool_can_live_in_other_tasks() {
     send(&LocalPool::start(PoolOptions::default()));
     send(&azure_sessions_lsp::pool::serve_forever(
         PoolOptions::default(),
+        None,
     ));
     assert_eq!("node".parse::<Language>(), Ok(Language::JavaScript));
     assert_eq!("Python".parse::<Language>(), Ok(Language::Python));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use azure_sessions_lsp::auth::{AuthMode, Credentials};
-use azure_sessions_lsp::sessions::{Api, ExecuteRequest, HttpOptions, PoolTarget, SessionsClient};
+use azure_sessions_lsp::sessions::{Api, ExecuteRequest, PoolTarget, SessionsClient};
 use common::fake_pool::*;
 use serde_json::json;
 
@@ -42,9 +42,9 @@ async fn az_is_called_once_for_many_runs_and_again_when_the_token_expires() {
     // SAFETY: this test binary has a single test; nothing else reads the environment concurrently.
     unsafe { std::env::set_var("PATH", format!("{}:{original_path}", long.path().display())) };
 
-    let pool = FakePool::start(|_, _| executions_ok("ok\n", json!(null))).await;
+    let pool = FakePool::start_https(|_, _| executions_ok("ok\n", json!(null))).await;
     let target = Arc::new(PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap());
-    let client = SessionsClient::new(&HttpOptions::default()).unwrap();
+    let client = SessionsClient::new(&pool.http_options()).unwrap();
     let credentials = Credentials::for_mode(AuthMode::AzureCli);
     let run = |client: SessionsClient, credentials: Credentials, target: Arc<PoolTarget>| async move {
         let request = ExecuteRequest {

@@ -62,10 +62,44 @@ fn directory(session_dir: &Path, path: Option<&str>) -> Result<PathBuf, PoolErro
 }
 
 /// The path of file `name` (validated) in the session the request names, under its `path`.
-fn named_file(app: &AppState, uri: &Uri, name: &str) -> Result<PathBuf, PoolError> {
+/// Its directory (and, with `follow`, the file itself) must resolve inside the session's
+/// directory: a symlink that the session's code made never leads the file API out of it.
+async fn named_file(
+    app: &AppState,
+    uri: &Uri,
+    name: &str,
+    follow: bool,
+) -> Result<PathBuf, PoolError> {
     let req = Request::new(uri).with_api_version()?;
     let session = app.registry.get_or_create(req.identifier()?)?;
-    Ok(directory(&session.dir, req.get("path"))?.join(validate_name(strip_data_prefix(name))?))
+    let dir = directory(&session.dir, req.get("path"))?;
+    ensure_inside(&session.dir, &dir).await?;
+    let path = dir.join(validate_name(strip_data_prefix(name))?);
+    if follow {
+        ensure_inside(&session.dir, &path).await?;
+    }
+    Ok(path)
+}
+
+/// Checks that `path` (or, where it does not exist yet, its nearest existing ancestor) resolves
+/// inside `session_dir` once every symlink is followed.
+async fn ensure_inside(session_dir: &Path, path: &Path) -> Result<(), PoolError> {
+    let root = tokio::fs::canonicalize(session_dir)
+        .await
+        .map_err(|e| PoolError::internal(format!("the session's directory is gone: {e}")))?;
+    let mut existing = Some(path);
+    while let Some(candidate) = existing {
+        match tokio::fs::canonicalize(candidate).await {
+            Ok(resolved) if resolved.starts_with(&root) => return Ok(()),
+            Ok(_) => break,
+            Err(_) => existing = candidate.parent(),
+        }
+    }
+    Err(PoolError::new(
+        StatusCode::BAD_REQUEST,
+        "FilePathInvalid",
+        "The path leaves the session's directory (through a symbolic link).",
+    ))
 }
 
 fn not_found(name: &str) -> PoolError {
@@ -115,8 +149,9 @@ struct Entry {
 }
 
 impl Entry {
+    /// A symlink is described as itself, never as what it points to.
     async fn read(path: &Path) -> Option<Entry> {
-        let meta = tokio::fs::metadata(path).await.ok()?;
+        let meta = tokio::fs::symlink_metadata(path).await.ok()?;
         Some(Entry {
             name: path.file_name()?.to_string_lossy().into_owned(),
             is_dir: meta.is_dir(),
@@ -181,6 +216,7 @@ pub async fn list(State(app): State<AppState>, uri: Uri) -> Result<Response, Poo
     let req = Request::new(&uri).with_api_version()?;
     let session = app.registry.get_or_create(req.identifier()?)?;
     let dir = directory(&session.dir, req.get("path"))?;
+    ensure_inside(&session.dir, &dir).await?;
     if is_legacy(req.api_version()) {
         let entries = list_dir(&dir, false).await;
         return Ok(axum::Json(legacy_list(&entries)).into_response());
@@ -196,7 +232,7 @@ pub async fn get(
     UrlPath(name): UrlPath<String>,
     uri: Uri,
 ) -> Result<Response, PoolError> {
-    let path = named_file(&app, &uri, &name)?;
+    let path = named_file(&app, &uri, &name, true).await?;
     match Entry::read(&path).await {
         Some(entry) => Ok(axum::Json(entry.resource()).into_response()),
         None => Err(not_found(&name)),
@@ -209,7 +245,8 @@ pub async fn delete(
     UrlPath(name): UrlPath<String>,
     uri: Uri,
 ) -> Result<Response, PoolError> {
-    let path = named_file(&app, &uri, &name)?;
+    // The link itself may be deleted; never what it points to.
+    let path = named_file(&app, &uri, &name, false).await?;
     let meta = tokio::fs::symlink_metadata(&path)
         .await
         .map_err(|_| not_found(&name))?;
@@ -228,7 +265,7 @@ pub async fn content(
     UrlPath(name): UrlPath<String>,
     uri: Uri,
 ) -> Result<Response, PoolError> {
-    let path = named_file(&app, &uri, &name)?;
+    let path = named_file(&app, &uri, &name, true).await?;
     download(&path, &name).await
 }
 
@@ -241,6 +278,7 @@ pub async fn legacy_content(
     let req = Request::new(&uri).with_api_version()?;
     let session = app.registry.get_or_create(req.identifier()?)?;
     let path = session.dir.join(validate_name(strip_data_prefix(&name))?);
+    ensure_inside(&session.dir, &path).await?;
     download(&path, &name).await
 }
 
@@ -385,6 +423,7 @@ pub async fn upload(
     let req = Request::new(&uri).with_api_version()?;
     let session = app.registry.get_or_create(req.identifier()?)?;
     let dir = directory(&session.dir, req.get("path"))?;
+    ensure_inside(&session.dir, &dir).await?;
     let stored = receive(&app, &dir, multipart).await?;
     let first = stored.first().map(Entry::resource).unwrap_or(Value::Null);
     Ok(axum::Json(first).into_response())

@@ -9,7 +9,9 @@
 mod capture;
 mod errors;
 mod files;
+mod guard;
 mod interpreter;
+pub mod key;
 mod routes;
 mod session;
 
@@ -91,6 +93,9 @@ pub struct PoolOptions {
     pub data_root: Option<PathBuf>,
     /// Hard cap on the bytes of stdout (and of stderr) kept per execution.
     pub output_cap_bytes: usize,
+    /// The key every request must carry (`Authorization: Bearer KEY`); `None`: a random
+    /// 256-bit key.
+    pub key: Option<String>,
 }
 
 impl Default for PoolOptions {
@@ -103,6 +108,7 @@ impl Default for PoolOptions {
             max_timeout: Duration::from_secs(220),
             data_root: None,
             output_cap_bytes: 8 * 1024 * 1024,
+            key: None,
         }
     }
 }
@@ -110,6 +116,7 @@ impl Default for PoolOptions {
 /// A running local pool. Dropping it kills its interpreters; `shutdown` also stops cleanly.
 pub struct LocalPool {
     addr: SocketAddr,
+    key: String,
     registry: Arc<Registry>,
     processes: ProcessTable,
     stop_server: Option<oneshot::Sender<()>>,
@@ -159,7 +166,12 @@ impl LocalPool {
             started_at: OffsetDateTime::now_utc(),
             runtimes: Default::default(),
         };
-        let app = routes::router(state);
+        let key = opts
+            .key
+            .clone()
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(crate::private::random_key);
+        let app = routes::router(state, guard::Guard::new(key.clone(), addr.port()));
         let (stop_server, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -188,6 +200,7 @@ impl LocalPool {
         tracing::info!(%addr, language = %opts.language, root = %root.display(), "local pool listening");
         Ok(LocalPool {
             addr,
+            key,
             registry,
             processes,
             stop_server: Some(stop_server),
@@ -204,6 +217,11 @@ impl LocalPool {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The key every request must carry as `Authorization: Bearer KEY`.
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     /// Stops serving, ends every session (interpreters killed, files deleted) and removes the
@@ -310,15 +328,27 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// For `azure-sessions-lsp pool`: starts, prints `listening on http://127.0.0.1:PORT` as the first
-/// line on stdout, and serves until ctrl-c (or SIGTERM).
-pub async fn serve_forever(opts: PoolOptions) -> anyhow::Result<()> {
+/// For `azure-sessions-lsp pool`: starts, writes the key file (`key_file`, else the default
+/// place for the port), prints `listening on http://127.0.0.1:PORT` and `key: KEY` as the first
+/// two lines on stdout, and serves until ctrl-c (or SIGTERM). The key file goes when it stops.
+pub async fn serve_forever(opts: PoolOptions, key_file: Option<PathBuf>) -> anyhow::Result<()> {
     let pool = LocalPool::start(opts).await?;
-    {
+    let path = key_file.unwrap_or_else(|| key::default_key_path(pool.addr().port()));
+    let _key_file = key::write_key_file(&path, pool.key())
+        .map_err(|e| anyhow::anyhow!("could not write the pool's key file: {e}"))?;
+    // One write, so a reader sees both lines together. A closed stdout does not stop the pool:
+    // the key is in its file.
+    let banner = format!("listening on {}\nkey: {}\n", pool.endpoint(), pool.key());
+    let printed = {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on {}", pool.endpoint())?;
-        stdout.flush()?;
+        stdout
+            .write_all(banner.as_bytes())
+            .and_then(|()| stdout.flush())
+    };
+    if let Err(error) = printed {
+        tracing::warn!(%error, "could not print the address and key");
     }
+    tracing::info!(key_file = %path.display(), "the pool's key is also in its key file");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     tokio::select! {

@@ -37,7 +37,7 @@ pub struct AppState {
     pub runtimes: Arc<OnceCell<Vec<Value>>>,
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, guard: super::guard::Guard) -> Router {
     Router::new()
         .route("/executions", post(executions))
         .route("/executions/{execution_id}", get(execution_record))
@@ -65,6 +65,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(guard),
+            super::guard::check,
+        ))
         .with_state(state)
 }
 

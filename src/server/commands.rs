@@ -67,7 +67,7 @@ impl Inner {
         let state = lock(&session.state);
         Ok(json!({
             "endpoint": match &settings.endpoint {
-                Endpoint::NotConfigured => String::new(),
+                Endpoint::NotConfigured | Endpoint::Refused(_) => String::new(),
                 Endpoint::Local => "local".to_owned(),
                 Endpoint::Remote(url) => url.clone(),
             },

@@ -24,27 +24,31 @@ const HOVER_OUTPUT_CHARS: usize = 20_000;
 const SPILL_OVER_BYTES: usize = 2 << 20;
 const SPILL_KEEP_BYTES: usize = 1 << 20;
 
-pub(super) async fn spill(text: String, dir: &Path, number: u64, stream: &str) -> String {
+pub(super) async fn spill(text: String, dir: &Path, stream: &str) -> String {
     if text.len() <= SPILL_OVER_BYTES {
         return text;
     }
-    let path = dir.join(format!("run-{number}.{stream}.txt"));
-    let saved = match tokio::fs::create_dir_all(dir).await {
-        Ok(()) => tokio::fs::write(&path, text.as_bytes()).await,
-        Err(error) => Err(error),
-    };
     let head_end = floor_boundary(&text, SPILL_KEEP_BYTES);
     let tail_start = ceil_boundary(&text, text.len() - SPILL_KEEP_BYTES);
     let omitted = tail_start - head_end;
+    let total = text.len();
+    let (dir, extension) = (dir.to_owned(), format!("{stream}.txt"));
+    let (text, saved) = tokio::task::spawn_blocking(move || {
+        let saved = crate::private::write_new(&dir, "output", &extension, text.as_bytes());
+        (text, saved)
+    })
+    .await
+    .unwrap_or_else(|e| (String::new(), Err(e.to_string())));
+    if text.is_empty() {
+        return format!("[{total} bytes of {stream} could not be kept]");
+    }
     let note = match saved {
-        Ok(()) => format!(
-            "\n[… {omitted} bytes of {stream} not shown here; all {} bytes are in {}]\n",
-            text.len(),
+        Ok(path) => format!(
+            "\n[… {omitted} bytes of {stream} not shown here; all {total} bytes are in {}]\n",
             path.display()
         ),
         Err(error) => format!(
-            "\n[… {omitted} bytes of {stream} not shown here (could not save them to {}: {error})]\n",
-            path.display()
+            "\n[… {omitted} bytes of {stream} not shown here and not saved ({error}); the output is cut]\n"
         ),
     };
     let mut shown = String::with_capacity(2 * SPILL_KEEP_BYTES + note.len());
@@ -68,8 +72,8 @@ fn ceil_boundary(text: &str, mut at: usize) -> usize {
     at
 }
 
-/// Saves an image result next to the run's other files, in the temp directory.
-pub(super) fn save_image(result: &Value, dir: &Path, number: u64) -> Option<PathBuf> {
+/// Saves an image result as a private file; `None` when it is not an image or cannot be saved.
+pub(super) fn save_image(result: &Value, dir: &Path) -> Option<PathBuf> {
     let object = result.as_object()?;
     if object.get("type").and_then(Value::as_str) != Some("image") {
         return None;
@@ -87,10 +91,13 @@ pub(super) fn save_image(result: &Value, dir: &Path, number: u64) -> Option<Path
         .filter(|c| c.is_ascii_alphanumeric())
         .take(8)
         .collect();
-    std::fs::create_dir_all(dir).ok()?;
-    let path = dir.join(format!("run-{number}.{format}"));
-    std::fs::write(&path, bytes).ok()?;
-    Some(path)
+    match crate::private::write_new(dir, "image", &format, &bytes) {
+        Ok(path) => Some(path),
+        Err(error) => {
+            tracing::warn!(%error, "could not save an image result");
+            None
+        }
+    }
 }
 
 fn shorten(text: &str, max: usize) -> String {

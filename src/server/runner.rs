@@ -179,7 +179,15 @@ impl Inner {
         }
         let outcome = answer
             .await
-            .unwrap_or_else(|_| Err(request_cancelled("the run was cancelled before it started")));
+            // Dropped without an answer: the job stopped inside the server (a bug, caught by
+            // the session's queue, which goes on).
+            .unwrap_or_else(|_| {
+                Err(self.fail(
+                    "the run stopped inside the server before it finished (an internal error); \
+                     the session keeps working: run it again"
+                        .to_owned(),
+                ))
+            });
         if let Some(token) = &token {
             lock(&self.progress_cancels).remove(&token_key(token));
         }
@@ -387,31 +395,23 @@ impl Inner {
                 .and_then(|n| snippet.document_line(n)),
         });
 
-        let (number, files_dir) = {
-            let state = lock(&session.state);
-            (
-                state.transcript.next_number(),
-                std::env::temp_dir()
-                    .join("azure-sessions-lsp")
-                    .join(session.identifier_short(&state.identifier)),
-            )
+        let number = lock(&session.state).transcript.next_number();
+        // Saved files go to the per-user private directory, under random names (never the
+        // session identifier), written off the LSP thread.
+        let files_dir = crate::private::output_dir();
+        let (image_path, stdout, stderr) = {
+            let result = execution.result.clone();
+            let dir = files_dir.clone();
+            let image = tokio::task::spawn_blocking(move || save_image(&result, &dir))
+                .await
+                .ok()
+                .flatten();
+            let stdout = spill(std::mem::take(&mut execution.stdout), &files_dir, "stdout").await;
+            let stderr = spill(std::mem::take(&mut execution.stderr), &files_dir, "stderr").await;
+            (image, stdout, stderr)
         };
-        let image_path = save_image(&execution.result, &files_dir, number);
-        // Huge outputs are kept whole in a file; the editor gets their head and tail.
-        execution.stdout = spill(
-            std::mem::take(&mut execution.stdout),
-            &files_dir,
-            number,
-            "stdout",
-        )
-        .await;
-        execution.stderr = spill(
-            std::mem::take(&mut execution.stderr),
-            &files_dir,
-            number,
-            "stderr",
-        )
-        .await;
+        execution.stdout = stdout;
+        execution.stderr = stderr;
         if let Some(path) = &image_path
             && let Value::Object(map) = &mut execution.result
         {
@@ -546,16 +546,6 @@ fn remember_session(session: Arc<Session>, resolved: Resolved, identifier: Strin
             lock(&session.state).seen = Some(description);
         }
     });
-}
-
-impl Session {
-    fn identifier_short(&self, identifier: &str) -> String {
-        identifier
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .take(40)
-            .collect()
-    }
 }
 
 fn file_name(uri: &str) -> String {

@@ -92,8 +92,8 @@ impl Runtime {
             .clone()
     }
 
-    /// The endpoint of the local pool for a language, started on first use.
-    pub(super) async fn local_pool(&self, language: Language) -> Result<String, String> {
+    /// The endpoint and key of the local pool for a language, started on first use.
+    pub(super) async fn local_pool(&self, language: Language) -> Result<(String, String), String> {
         let cell = lock(&self.local_pools)
             .entry(language.as_str())
             .or_default()
@@ -109,7 +109,7 @@ impl Runtime {
             })
             .await
             .map_err(|e| format!("could not start the local pool: {e:#}"))?;
-        Ok(pool.endpoint())
+        Ok((pool.endpoint(), pool.key().to_owned()))
     }
 
     pub async fn shutdown(&self) {
@@ -181,25 +181,42 @@ impl Inner {
         let http = self.runtime.http(settings).map_err(|e| e.to_string())?;
         let (endpoint, credentials, label) = match &settings.endpoint {
             Endpoint::NotConfigured => return Err(SessionsError::NotConfigured.to_string()),
+            Endpoint::Refused(reason) => return Err(reason.clone()),
             Endpoint::Local => {
                 let language: Language = language.parse().map_err(|_| {
                     format!(
                         "the local pool runs python and javascript; this document is {language}"
                     )
                 })?;
+                let (endpoint, key) = self.runtime.local_pool(language).await?;
                 (
-                    self.runtime.local_pool(language).await?,
-                    Credentials::None,
+                    endpoint,
+                    Credentials::PoolKey(key.into()),
                     "local pool".to_owned(),
                 )
             }
-            Endpoint::Remote(url) => {
+            Endpoint::Remote(url)
+                if reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "https") =>
+            {
                 let editor = lock(&self.config)
                     .client_tokens
                     .then(|| self.client.clone());
                 (
                     url.clone(),
                     self.runtime.credentials(settings.auth, editor.as_ref()),
+                    String::new(),
+                )
+            }
+            // Plain http (loopback only, checked with the setting): the key of the local pool
+            // on that port, or nothing; never a token.
+            Endpoint::Remote(url) => {
+                let key = reqwest::Url::parse(url)
+                    .ok()
+                    .and_then(|url| crate::pool::key::find_key(&url));
+                (
+                    url.clone(),
+                    key.map(|k| Credentials::PoolKey(k.into()))
+                        .unwrap_or(Credentials::None),
                     String::new(),
                 )
             }

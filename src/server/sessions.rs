@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use futures::FutureExt;
 use tokio::sync::mpsc;
 
 use super::config::file_path;
@@ -58,7 +59,7 @@ pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (St
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| p.display().to_string())
     };
-    match (settings.session_scope, folder, path) {
+    let (scope_key, label) = match (settings.session_scope, folder, path) {
         (SessionScope::Workspace, Some(folder), _) => {
             (format!("folder:{}", folder.display()), name_of(folder))
         }
@@ -67,7 +68,31 @@ pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (St
             format!("uri:{uri}"),
             uri.rsplit('/').next().unwrap_or(uri).to_owned(),
         ),
-    }
+    };
+    let key = crate::identity::session_key(
+        &settings.endpoint.identity(),
+        settings.api.name(),
+        &scope_key,
+    );
+    (key, label)
+}
+
+/// A session's queue: jobs run one after another. A job that panics (a bug) is reported and
+/// the queue goes on, so one bad run never stops the session's later runs.
+fn spawn_queue() -> mpsc::UnboundedSender<Job> {
+    let (queue, mut jobs) = mpsc::unbounded_channel::<Job>();
+    tokio::spawn(async move {
+        while let Some(job) = jobs.recv().await {
+            if std::panic::AssertUnwindSafe(job)
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                tracing::error!("a run failed inside the server (a bug); the session goes on");
+            }
+        }
+    });
+    queue
 }
 
 impl Inner {
@@ -97,12 +122,7 @@ impl Inner {
             .take(60)
             .collect();
         let output_uri = format!("{OUTPUT_SCHEME}://output/{safe_label}-{short}.log");
-        let (queue, mut jobs) = mpsc::unbounded_channel::<Job>();
-        tokio::spawn(async move {
-            while let Some(job) = jobs.recv().await {
-                job.await;
-            }
-        });
+        let queue = spawn_queue();
         let header = format!(
             "Azure session output for {label}\nSession identifier: {identifier}\nEach run is appended below, newest last.\n"
         );
@@ -190,16 +210,76 @@ mod tests {
         let mut settings = Settings::default();
         let folder = PathBuf::from("/w/proj");
         let (key, label) = session_key("file:///w/proj/a.py", &settings, Some(&folder));
-        assert_eq!((key.as_str(), label.as_str()), ("folder:/w/proj", "proj"));
+        assert_eq!(
+            (key.as_str(), label.as_str()),
+            ("none executions\nfolder:/w/proj", "proj")
+        );
         let (loose, _) = session_key("file:///tmp/x.py", &settings, None);
-        assert_eq!(loose, "file:/tmp/x.py");
+        assert_eq!(loose, "none executions\nfile:/tmp/x.py");
         settings.session_scope = SessionScope::File;
         let (per_file, label) = session_key("file:///w/proj/a.py", &settings, Some(&folder));
         assert_eq!(
             (per_file.as_str(), label.as_str()),
-            ("file:/w/proj/a.py", "a.py")
+            ("none executions\nfile:/w/proj/a.py", "a.py")
         );
         let (untitled, _) = session_key("untitled:Untitled-1", &settings, None);
-        assert_eq!(untitled, "uri:untitled:Untitled-1");
+        assert_eq!(untitled, "none executions\nuri:untitled:Untitled-1");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_does_not_stop_the_queue() {
+        let queue = spawn_queue();
+        queue
+            .send(Box::pin(async { panic!("a bug in one run") }))
+            .unwrap();
+        let (done, ran) = tokio::sync::oneshot::channel();
+        queue
+            .send(Box::pin(async move {
+                let _ = done.send(());
+            }))
+            .unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), ran)
+            .await
+            .expect("the next job ran")
+            .unwrap();
+    }
+
+    #[test]
+    fn keys_depend_on_the_pool() {
+        let folder = PathBuf::from("/w/proj");
+        let key_for = |endpoint: &str, api: crate::sessions::Api| {
+            let mut settings = Settings::default();
+            settings.endpoint = crate::settings::Endpoint::parse(endpoint).unwrap();
+            settings.api = api;
+            session_key("file:///w/proj/a.py", &settings, Some(&folder)).0
+        };
+        use crate::sessions::Api;
+        let real = key_for(
+            "https://eastus.dynamicsessions.io/subscriptions/s/p",
+            Api::Executions,
+        );
+        assert_eq!(
+            real,
+            key_for(
+                "HTTPS://EastUS.dynamicsessions.io:443/subscriptions/s/p/",
+                Api::Executions
+            )
+        );
+        assert_ne!(real, key_for("local", Api::Executions));
+        assert_ne!(real, key_for("http://127.0.0.1:8080", Api::Executions));
+        assert_ne!(
+            real,
+            key_for(
+                "https://eastus.dynamicsessions.io/subscriptions/s/q",
+                Api::Executions
+            )
+        );
+        assert_ne!(
+            real,
+            key_for(
+                "https://eastus.dynamicsessions.io/subscriptions/s/p",
+                Api::Legacy
+            )
+        );
     }
 }

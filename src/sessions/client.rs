@@ -64,6 +64,28 @@ struct Answer {
     truncated: bool,
 }
 
+/// How long one call may retry and take, and how much of its answer is read.
+#[derive(Clone, Copy)]
+struct Limits {
+    /// How long to keep retrying while the pool is not ready.
+    budget: Duration,
+    /// The HTTP timeout of one attempt.
+    timeout: Duration,
+    /// The largest answer read; the rest is cut.
+    bytes: usize,
+}
+
+impl Limits {
+    /// File and session calls.
+    fn short(bytes: usize) -> Limits {
+        Limits {
+            budget: Duration::from_secs(30),
+            timeout: SHORT_CALL_TIMEOUT,
+            bytes,
+        }
+    }
+}
+
 /// Downloads may be as large as an upload (128 MB); other answers are small or capped.
 const MAX_DOWNLOAD_BYTES: usize = 130 << 20;
 
@@ -79,7 +101,10 @@ impl SessionsClient {
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_keepalive(Duration::from_secs(30));
+            .tcp_keepalive(Duration::from_secs(30))
+            // The data plane never redirects; following one could send the code (and, within
+            // one origin, the token) somewhere the user did not choose.
+            .redirect(reqwest::redirect::Policy::none());
         builder = super::network::configure(builder, options)?;
         let http = builder
             .build()
@@ -112,11 +137,14 @@ impl SessionsClient {
             let body = execute_body(pool.api, request, wrapped);
             let answer = self
                 .send(
+                    &url,
                     credentials,
-                    request.cold_start_budget,
-                    timeout,
+                    Limits {
+                        budget: request.cold_start_budget,
+                        timeout,
+                        bytes: self.max_response_bytes,
+                    },
                     progress,
-                    self.max_response_bytes,
                     &|| {
                         self.http
                             .post(url.clone())
@@ -167,11 +195,10 @@ impl SessionsClient {
         };
         let answer = self
             .send(
+                &url,
                 credentials,
-                Duration::from_secs(30),
-                SHORT_CALL_TIMEOUT,
+                Limits::short(self.max_response_bytes),
                 &|_| {},
-                self.max_response_bytes,
                 &|| {
                     let part =
                         reqwest::multipart::Part::stream(reqwest::Body::from(content.clone()))
@@ -316,14 +343,9 @@ impl SessionsClient {
         limit: usize,
     ) -> Result<Answer, SessionsError> {
         let answer = self
-            .send(
-                credentials,
-                Duration::from_secs(30),
-                SHORT_CALL_TIMEOUT,
-                &|_| {},
-                limit,
-                &|| self.http.request(method.clone(), url.clone()),
-            )
+            .send(url, credentials, Limits::short(limit), &|_| {}, &|| {
+                self.http.request(method.clone(), url.clone())
+            })
             .await?;
         if answer.truncated {
             return Err(SessionsError::ResponseTooLarge { limit });
@@ -334,22 +356,26 @@ impl SessionsClient {
     /// Sends a request built by `build` (called again for each attempt) and reads the answer.
     async fn send(
         &self,
+        url: &Url,
         credentials: &Credentials,
-        budget: Duration,
-        timeout: Duration,
+        limits: Limits,
         progress: Progress<'_>,
-        limit: usize,
         build: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
     ) -> Result<Answer, SessionsError> {
+        let Limits {
+            budget,
+            timeout,
+            bytes: limit,
+        } = limits;
         let started = Instant::now();
         let mut attempt = 0u32;
         let mut refreshed_token = false;
         loop {
             attempt += 1;
-            let token = credentials.token().await?;
+            let (secret, token) = authorization(credentials, url).await?;
             let mut request = build().timeout(timeout);
-            if let Some(token) = &token {
-                request = request.bearer_auth(token.secret());
+            if let Some(secret) = &secret {
+                request = request.bearer_auth(secret);
             }
             let outcome = match request.send().await {
                 Ok(response) => Ok(self.read(response, timeout, limit).await?),
@@ -378,11 +404,10 @@ impl SessionsClient {
                     (reason, wait)
                 }
                 Ok(mut answer) => {
-                    // A pool may echo the request in its error; the token never goes further.
-                    if !answer.status.is_success()
-                        && let Some(token) = &token
-                    {
-                        answer.body = scrub(&answer.body, token.secret());
+                    // A pool or a container may echo the request, in an error or in the code's
+                    // output: the token (or key) never goes further.
+                    if let Some(secret) = &secret {
+                        answer.body = scrub(&answer.body, secret);
                     }
                     return Ok(answer);
                 }
@@ -466,7 +491,20 @@ impl SessionsClient {
             .and_then(|v| v.to_str().ok());
         let azure = AzureErrorBody::parse(header_code, &answer.body);
         match answer.status.as_u16() {
+            401 if url.scheme() == "http" => SessionsError::PoolKeyRefused {
+                host: pool.host().to_owned(),
+            },
             401 => SessionsError::Unauthorized,
+            300..=399 => SessionsError::Redirected {
+                status: answer.status.as_u16(),
+                to: answer
+                    .headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|location| url.join(location).ok())
+                    .and_then(|target| target.host_str().map(str::to_owned))
+                    .unwrap_or_else(|| "an unnamed place".to_owned()),
+            },
             403 => SessionsError::Forbidden,
             404 => SessionsError::NotFound {
                 path: url.path().to_owned(),
@@ -604,14 +642,37 @@ fn salvage_execution(prefix: &[u8], limit: usize) -> Result<Execution, SessionsE
 }
 
 /// Replaces every occurrence of `secret` in `body`.
+/// What goes in `Authorization: Bearer …` for `url`, and the token it came from. An Entra or
+/// editor token goes only over https; the local pool's key only to plain-http loopback.
+async fn authorization(
+    credentials: &Credentials,
+    url: &Url,
+) -> Result<(Option<String>, Option<crate::auth::AccessToken>), SessionsError> {
+    match credentials {
+        Credentials::None => Ok((None, None)),
+        Credentials::PoolKey(key) => {
+            let loopback =
+                url.scheme() == "http" && url.host_str().is_some_and(super::is_loopback_host);
+            Ok((loopback.then(|| key.to_string()), None))
+        }
+        Credentials::Bearer(_) if url.scheme() != "https" => Err(SessionsError::InsecureEndpoint {
+            endpoint: format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?")),
+        }),
+        Credentials::Bearer(_) => {
+            let token = credentials.token().await?;
+            Ok((token.as_ref().map(|t| t.secret().to_owned()), token))
+        }
+    }
+}
+
 fn scrub(body: &Bytes, secret: &str) -> Bytes {
-    let secret = secret.as_bytes();
-    if secret.is_empty() || !body.windows(secret.len()).any(|w| w == secret) {
+    let finder = memchr::memmem::Finder::new(secret.as_bytes());
+    if secret.is_empty() || finder.find(body).is_none() {
         return body.clone();
     }
     let mut out = Vec::with_capacity(body.len());
     let mut rest = &body[..];
-    while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
+    while let Some(at) = finder.find(rest) {
         out.extend_from_slice(&rest[..at]);
         out.extend_from_slice(b"[redacted]");
         rest = &rest[at + secret.len()..];

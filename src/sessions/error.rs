@@ -18,16 +18,30 @@ pub enum SessionsError {
     InvalidEndpoint { endpoint: String, reason: String },
 
     #[error(
-        "refusing to send a token over plain HTTP to {host}: use an https:// endpoint \
-         (http:// is allowed only to a loopback address)"
+        "azureSessions.endpoint {endpoint} is refused: plain http:// is allowed only to a loopback \
+         address (127.0.0.0/8, ::1, localhost), since the code and the token would cross the \
+         network unencrypted; use the pool's https:// endpoint"
     )]
-    InsecureEndpoint { host: String },
+    InsecureEndpoint { endpoint: String },
 
     #[error(
         "the pool rejected the token (401 Unauthorized): run `az login` (or check the identity used), \
          and make sure the token's audience is https://dynamicsessions.io"
     )]
     Unauthorized,
+
+    #[error(
+        "the pool at {host} wants a key (401): for the local pool started with \
+         `azure-sessions-lsp pool`, its key file is found by port (or set AZURE_SESSIONS_POOL_KEY); \
+         Azure tokens are never sent over plain http"
+    )]
+    PoolKeyRefused { host: String },
+
+    #[error(
+        "the pool answered with a redirect (HTTP {status}) to {to}; redirects are not followed: \
+         set azureSessions.endpoint to the pool management endpoint itself"
+    )]
+    Redirected { status: u16, to: String },
 
     #[error(
         "access denied (403 Forbidden): the signed-in identity needs the role \

@@ -85,30 +85,34 @@ impl PoolTarget {
             return Err(SessionsError::NotConfigured);
         }
         let url = Url::parse(endpoint).map_err(|e| SessionsError::InvalidEndpoint {
-            endpoint: endpoint.to_owned(),
+            endpoint: without_credentials(endpoint),
             reason: e.to_string(),
         })?;
         let host = url.host_str().unwrap_or_default().to_owned();
         match url.scheme() {
             "https" => {}
             "http" if is_loopback_host(&host) => {}
-            "http" => return Err(SessionsError::InsecureEndpoint { host }),
+            "http" => {
+                return Err(SessionsError::InsecureEndpoint {
+                    endpoint: without_credentials(endpoint),
+                });
+            }
             other => {
                 return Err(SessionsError::InvalidEndpoint {
-                    endpoint: endpoint.to_owned(),
+                    endpoint: without_credentials(endpoint),
                     reason: format!("the scheme must be https, not {other}"),
                 });
             }
         }
         if url.cannot_be_a_base() || host.is_empty() {
             return Err(SessionsError::InvalidEndpoint {
-                endpoint: endpoint.to_owned(),
+                endpoint: without_credentials(endpoint),
                 reason: "it has no host".to_owned(),
             });
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(SessionsError::InvalidEndpoint {
-                endpoint: endpoint.to_owned(),
+                endpoint: without_credentials(endpoint),
                 reason: "credentials do not belong in the endpoint URL".to_owned(),
             });
         }
@@ -186,6 +190,28 @@ impl PoolTarget {
             (Api::Executions, Some(v)) if v >= "2025-02-02" => v,
             _ => SESSION_API_VERSION,
         }
+    }
+}
+
+/// An endpoint as it may be shown: any user name or password written into it is left out.
+pub fn without_credentials(endpoint: &str) -> String {
+    if let Ok(mut url) = Url::parse(endpoint) {
+        if !url.username().is_empty() || url.password().is_some() {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+        }
+        return url.to_string();
+    }
+    // Not a URL: still drop anything between "://" and an "@" before the path.
+    match endpoint.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => endpoint.to_owned(),
+            }
+        }
+        None => endpoint.to_owned(),
     }
 }
 

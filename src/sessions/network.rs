@@ -8,8 +8,8 @@ use std::path::Path;
 use super::SessionsError;
 use super::client::HttpOptions;
 
-/// Hosts that never go through a proxy.
-const LOOPBACK: &str = "localhost,127.0.0.1,::1,[::1]";
+/// Hosts that never go through a proxy: all of loopback (127.0.0.0/8, not only 127.0.0.1).
+const LOOPBACK: &str = "localhost,127.0.0.0/8,::1,::1/128,[::1]";
 
 fn env(names: &[&str]) -> Option<String> {
     names

@@ -35,8 +35,9 @@ pub fn delay(attempt: u32, headers: Option<&HeaderMap>) -> Duration {
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<f64>() {
+        // Clamped before converting: 1e300 or 2e19 seconds do not fit in a Duration.
         return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_secs_f64(seconds).min(MAX_RETRY_AFTER));
+            .then(|| Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())));
     }
     let when =
         time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
@@ -89,5 +90,23 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn retry_after_values_that_do_not_fit_are_clamped() {
+        let mut headers = HeaderMap::new();
+        for (value, expected) in [
+            ("1e300", Some(MAX_RETRY_AFTER)),
+            ("2e19", Some(MAX_RETRY_AFTER)),
+            ("18446744073709551616", Some(MAX_RETRY_AFTER)),
+            ("-1", None),
+            ("NaN", None),
+            ("inf", None),
+            ("1e", None),
+            ("0.25", Some(Duration::from_millis(250))),
+        ] {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+            assert_eq!(retry_after(&headers), expected, "{value}");
+        }
     }
 }

@@ -54,6 +54,9 @@ struct Shared {
 
 pub struct FakePool {
     pub addr: SocketAddr,
+    /// For a fake started with [`FakePool::start_https`]: the PEM file of its test CA.
+    pub ca_file: Option<std::path::PathBuf>,
+    _ca_dir: Option<tempfile::TempDir>,
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -78,11 +81,57 @@ impl FakePool {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FakePool { addr, shared, task }
+        FakePool {
+            addr,
+            ca_file: None,
+            _ca_dir: None,
+            shared,
+            task,
+        }
+    }
+
+    /// The same over https (`https://localhost:PORT`), with a certificate from a test CA whose
+    /// PEM is in [`FakePool::ca_file`]: tokens are sent only over https.
+    pub async fn start_https(
+        script: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    ) -> FakePool {
+        let shared = Arc::new(Shared {
+            requests: Mutex::new(Vec::new()),
+            count: AtomicUsize::new(0),
+            script: Box::new(script),
+        });
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        let (listener, addr, pem) = super::tls::https_listener().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca_file = dir.path().join("fake-pool-ca.pem");
+        std::fs::write(&ca_file, pem).expect("write the CA");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakePool {
+            addr,
+            ca_file: Some(ca_file),
+            _ca_dir: Some(dir),
+            shared,
+            task,
+        }
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.ca_file {
+            Some(_) => format!("https://localhost:{}", self.addr.port()),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
+    /// Network options that trust this fake's CA (none needed for plain http).
+    pub fn http_options(&self) -> azure_sessions_lsp::sessions::HttpOptions {
+        azure_sessions_lsp::sessions::HttpOptions {
+            extra_ca_files: self.ca_file.iter().cloned().collect(),
+            ..Default::default()
+        }
     }
 
     pub fn requests(&self) -> Vec<Recorded> {

@@ -179,11 +179,11 @@ impl Drop for TlsPool {
     }
 }
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// The connections that finished their handshake, handed to `axum::serve`.
-struct ChannelListener {
+pub struct ChannelListener {
     rx: mpsc::Receiver<(IdleClose<Box<dyn Io>>, SocketAddr)>,
     local: SocketAddr,
 }
@@ -218,6 +218,30 @@ pub fn server_config(leaf: &Leaf, alpn: Alpn) -> Arc<rustls::ServerConfig> {
         Alpn::Http11 => vec![b"http/1.1".to_vec()],
     };
     Arc::new(config)
+}
+
+/// An HTTPS listener on 127.0.0.1 with a good `localhost` certificate from a new test CA, for
+/// any axum app: tokens are sent only over https, so fakes that check them speak TLS.
+/// Returns the listener, its address and the CA's PEM (to trust through `extra_ca_files`).
+pub async fn https_listener() -> (ChannelListener, SocketAddr, String) {
+    let ca = TestCa::new();
+    let acceptor = TlsAcceptor::from(server_config(&ca.leaf(LeafKind::Good), Alpn::Http11));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        while let Ok((tcp, peer)) = listener.accept().await {
+            let _ = tcp.set_nodelay(true);
+            let (acceptor, tx) = (acceptor.clone(), tx.clone());
+            tokio::spawn(async move {
+                if let Ok(Ok(tls)) = tokio::time::timeout(BOUND, acceptor.accept(tcp)).await {
+                    let io: Box<dyn Io> = Box::new(tls);
+                    let _ = tx.send((IdleClose::new(io, None), peer)).await;
+                }
+            });
+        }
+    });
+    (ChannelListener { rx, local: addr }, addr, ca.pem)
 }
 
 impl TlsPool {
