@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// How the pool answers one execution request.
@@ -63,6 +63,9 @@ struct Shared {
 
 pub struct MisbehavingPool {
     pub addr: SocketAddr,
+    /// For [`MisbehavingPool::start_https`]: the PEM file of its test CA.
+    pub ca_file: Option<std::path::PathBuf>,
+    _ca_dir: Option<tempfile::TempDir>,
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -78,6 +81,31 @@ impl MisbehavingPool {
     /// Session calls (`GET /session`) always answer 404 and count as nothing.
     pub async fn start(
         plan: impl Fn(usize, Duration) -> Fault + Send + Sync + 'static,
+    ) -> MisbehavingPool {
+        Self::start_with(plan, None).await
+    }
+
+    /// The same over https (`https://localhost:PORT`), with a certificate from a test CA whose
+    /// PEM is in [`MisbehavingPool::ca_file`]: tokens are sent only over https.
+    pub async fn start_https(
+        plan: impl Fn(usize, Duration) -> Fault + Send + Sync + 'static,
+    ) -> MisbehavingPool {
+        let ca = super::tls::TestCa::new();
+        let config = super::tls::server_config(
+            &ca.leaf(super::tls::LeafKind::Good),
+            super::tls::Alpn::Http11,
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca_file = ca.write_pem(dir.path(), "misbehaving-ca.pem");
+        let mut pool = Self::start_with(plan, Some(tokio_rustls::TlsAcceptor::from(config))).await;
+        pool.ca_file = Some(ca_file);
+        pool._ca_dir = Some(dir);
+        pool
+    }
+
+    async fn start_with(
+        plan: impl Fn(usize, Duration) -> Fault + Send + Sync + 'static,
+        tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> MisbehavingPool {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -95,14 +123,35 @@ impl MisbehavingPool {
                 // Head and body go out in separate writes: without this, Nagle and delayed ACKs
                 // add 40 ms to every answer.
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(stream, accept_shared.clone()));
+                let shared = accept_shared.clone();
+                match tls.clone() {
+                    None => {
+                        tokio::spawn(connection(stream, shared));
+                    }
+                    Some(acceptor) => {
+                        tokio::spawn(async move {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                connection(stream, shared).await;
+                            }
+                        });
+                    }
+                }
             }
         });
-        MisbehavingPool { addr, shared, task }
+        MisbehavingPool {
+            addr,
+            ca_file: None,
+            _ca_dir: None,
+            shared,
+            task,
+        }
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.ca_file {
+            Some(_) => format!("https://localhost:{}", self.addr.port()),
+            None => format!("http://{}", self.addr),
+        }
     }
 
     /// Execution requests received (retries included).
@@ -125,7 +174,24 @@ impl MisbehavingPool {
     }
 }
 
-async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
+/// A connection the pool can also reset (RST, not FIN), plain or TLS.
+trait Conn: AsyncRead + AsyncWrite + Unpin + Send {
+    fn reset(&mut self);
+}
+
+impl Conn for TcpStream {
+    fn reset(&mut self) {
+        let _ = self.set_zero_linger();
+    }
+}
+
+impl Conn for tokio_rustls::server::TlsStream<TcpStream> {
+    fn reset(&mut self) {
+        let _ = self.get_mut().0.set_zero_linger();
+    }
+}
+
+async fn connection(mut stream: impl Conn, shared: Arc<Shared>) {
     let mut buffer = Vec::new();
     loop {
         let Some((head, body_start)) = read_head(&mut stream, &mut buffer).await else {
@@ -171,7 +237,7 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
 }
 
 /// Reads up to the end of the head; returns the head text and where the body starts.
-async fn read_head(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<(String, usize)> {
+async fn read_head(stream: &mut impl Conn, buffer: &mut Vec<u8>) -> Option<(String, usize)> {
     loop {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             return Some((
@@ -204,7 +270,7 @@ fn ok_body(stdout: &str) -> String {
 }
 
 /// Answers; returns whether the connection may serve another request.
-async fn answer(stream: &mut TcpStream, fault: Fault) -> bool {
+async fn answer(stream: &mut impl Conn, fault: Fault) -> bool {
     match fault {
         Fault::Ok(stdout) => write_response(stream, 200, &[], ok_body(&stdout).as_bytes())
             .await
@@ -242,7 +308,7 @@ async fn answer(stream: &mut TcpStream, fault: Fault) -> bool {
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.write_all(&body.as_bytes()[..body.len() / 2]).await;
             let _ = stream.flush().await;
-            let _ = stream.set_zero_linger();
+            stream.reset();
             false
         }
         Fault::TruncatedJson => {
@@ -300,7 +366,7 @@ async fn answer(stream: &mut TcpStream, fault: Fault) -> bool {
 }
 
 async fn write_response(
-    stream: &mut TcpStream,
+    stream: &mut impl Conn,
     status: u16,
     headers: &[(&str, &str)],
     body: &[u8],
