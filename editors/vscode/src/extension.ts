@@ -28,11 +28,10 @@ import {
 } from './protocol';
 import { locateServer, ServerNotFoundError } from './serverLocator';
 import { SessionStatusBar } from './statusBar';
-import { compileCellMarker, formatBytes, jwtExpiry, nextCellLine, redactSecrets, serverSettings } from './util';
+import { accessTokenScopes, compileCellMarker, DEFAULT_SCOPE, formatBytes, jwtExpiry, nextCellLine, redactSecrets, serverSettings } from './util';
 
 const SECTION = 'azureSessions';
 const LANGUAGES = ['python', 'javascript'];
-const DEFAULT_SCOPE = 'https://dynamicsessions.io/.default';
 /** VS Code's authentication provider for Microsoft accounts; `azureSessions.signInProvider` may name another. */
 const DEFAULT_AUTH_PROVIDER = 'microsoft';
 /** How many of the tokens handed to the server are remembered, to redact them from the log. */
@@ -351,7 +350,11 @@ class AzureSessions implements vscode.Disposable {
     if (signIn !== 'vscode') {
       throw new ResponseError(ErrorCodes.InvalidRequest, 'azureSessions.signIn is "server": the extension does not provide tokens.');
     }
-    const scopes = Array.isArray(params.scopes) && params.scopes.length > 0 ? params.scopes : [DEFAULT_SCOPE];
+    const scopes = accessTokenScopes(params.scopes);
+    const requested: unknown[] = Array.isArray(params.scopes) ? params.scopes : [];
+    if (requested.some((s) => s !== DEFAULT_SCOPE)) {
+      this.info(`The server asked for a token for ${requested.join(' ')}; providing one for ${DEFAULT_SCOPE} only.`);
+    }
     const provider = signInProvider();
     try {
       const session = await vscode.authentication.getSession(provider, scopes, { createIfNone: true });

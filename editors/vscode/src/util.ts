@@ -17,6 +17,17 @@ export function serverSettings(section: Record<string, unknown> | null | undefin
   return out;
 }
 
+/** The only scope the extension gets tokens for: Azure Container Apps dynamic sessions. */
+export const DEFAULT_SCOPE = 'https://dynamicsessions.io/.default';
+
+/**
+ * The scopes to request for `azure-sessions/getAccessToken`. The server's `scopes` are ignored: a
+ * token for any other resource (Azure Resource Manager, Graph, …) must never leave the editor.
+ */
+export function accessTokenScopes(_requested?: unknown): string[] {
+  return [DEFAULT_SCOPE];
+}
+
 /** "0.84 s", "12.3 s", "2 min 5 s". */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) {

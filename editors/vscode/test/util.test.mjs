@@ -1,10 +1,14 @@
 // Unit tests of the vscode-free helpers (src/util.ts, bundled to out/util.js by `npm run build`).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import test from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const u = require('../out/util.js');
+const extRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 test('serverSettings drops the extension-only keys', () => {
   const s = u.serverSettings({
@@ -62,4 +66,19 @@ test('redactSecrets replaces the tokens handed out, and only those', () => {
   assert.equal(out.split('«token redacted»').length - 1, 2);
   assert.equal(u.redactSecrets('no secrets here, short', ['short']), 'no secrets here, short');
   assert.equal(u.redactSecrets('unchanged', []), 'unchanged');
+});
+
+test('tokens are requested for the dynamic-sessions scope only, whatever the server asks (security review #15)', () => {
+  const only = ['https://dynamicsessions.io/.default'];
+  assert.equal(u.DEFAULT_SCOPE, only[0]);
+  assert.deepEqual(u.accessTokenScopes(['https://management.azure.com/.default']), only);
+  assert.deepEqual(u.accessTokenScopes(['https://graph.microsoft.com/.default', only[0]]), only);
+  assert.deepEqual(u.accessTokenScopes(['offline_access']), only);
+  assert.deepEqual(u.accessTokenScopes([]), only);
+  assert.deepEqual(u.accessTokenScopes(undefined), only);
+  // The request handler must use this choice, never the server's list.
+  const src = fs.readFileSync(path.join(extRoot, 'src', 'extension.ts'), 'utf8');
+  const handler = src.slice(src.indexOf('private async getAccessToken('), src.indexOf('// ----', src.indexOf('private async getAccessToken(')));
+  assert.match(handler, /const scopes = accessTokenScopes\(/);
+  assert.match(handler, /getSession\(provider, scopes,/);
 });
