@@ -28,7 +28,18 @@ import {
 } from './protocol';
 import { locateServer, ServerNotFoundError } from './serverLocator';
 import { SessionStatusBar } from './statusBar';
-import { accessTokenScopes, compileCellMarker, DEFAULT_SCOPE, formatBytes, jwtExpiry, nextCellLine, redactSecrets, serverSettings } from './util';
+import {
+  accessTokenScopes,
+  compileCellMarker,
+  DEFAULT_SCOPE,
+  type EndpointOrigin,
+  endpointOrigin,
+  formatBytes,
+  jwtExpiry,
+  nextCellLine,
+  redactSecrets,
+  serverSettings,
+} from './util';
 
 const SECTION = 'azureSessions';
 const LANGUAGES = ['python', 'javascript'];
@@ -51,9 +62,23 @@ export async function deactivate(): Promise<void> {
   extension = undefined;
 }
 
-function settingsObject(scope?: vscode.ConfigurationScope): Record<string, unknown> {
+/** Settings scope: a folder (or a resource in one), or none for the window. */
+type Scope = vscode.Uri | vscode.WorkspaceFolder | undefined;
+
+/**
+ * Whether the endpoint for this scope comes from the workspace's own settings (also per language),
+ * so that the server does not prewarm it: opening a folder must not send a token to a host it chose.
+ */
+function endpointOriginFor(scope: Scope): EndpointOrigin {
+  const uri = scope instanceof vscode.Uri ? scope : scope?.uri;
+  const inspect = (s: vscode.ConfigurationScope | undefined) => vscode.workspace.getConfiguration(SECTION, s).inspect('endpoint');
+  return endpointOrigin([inspect(uri), ...LANGUAGES.map((languageId) => inspect({ uri, languageId }))]);
+}
+
+function settingsObject(scope?: Scope): Record<string, unknown> {
   // JSON round trip: WorkspaceConfiguration carries methods; the server wants plain data.
-  return serverSettings(JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(SECTION, scope))) as Record<string, unknown>);
+  const section = JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(SECTION, scope))) as Record<string, unknown>;
+  return serverSettings(section, endpointOriginFor(scope));
 }
 
 /** The VS Code authentication provider for signIn = "vscode" (machine-scoped: never a workspace's). */
@@ -201,11 +226,14 @@ class AzureSessions implements vscode.Disposable {
             if (!Array.isArray(result)) {
               return result as unknown[];
             }
-            return result.map((value: unknown, i) =>
-              params.items[i]?.section === SECTION && value && typeof value === 'object'
-                ? serverSettings(value as Record<string, unknown>)
-                : value,
-            );
+            return result.map((value: unknown, i) => {
+              const item = params.items[i];
+              if (item?.section !== SECTION || !value || typeof value !== 'object') {
+                return value;
+              }
+              const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
+              return serverSettings(value as Record<string, unknown>, endpointOriginFor(scope));
+            });
           },
         },
       },

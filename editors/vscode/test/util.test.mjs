@@ -82,3 +82,25 @@ test('tokens are requested for the dynamic-sessions scope only, whatever the ser
   assert.match(handler, /const scopes = accessTokenScopes\(/);
   assert.match(handler, /getSession\(provider, scopes,/);
 });
+
+test('endpointOrigin: "workspace" when the endpoint is set in the workspace or a folder, also per language', () => {
+  assert.equal(u.endpointOrigin([]), 'user');
+  assert.equal(u.endpointOrigin([undefined]), 'user');
+  assert.equal(u.endpointOrigin([{ key: 'azureSessions.endpoint', defaultValue: '', globalValue: 'https://mine.example' }]), 'user');
+  assert.equal(u.endpointOrigin([{ globalLanguageValue: 'https://mine.example', defaultLanguageValue: '' }]), 'user');
+  assert.equal(u.endpointOrigin([{ globalValue: 'https://mine.example', workspaceValue: 'https://theirs.example' }]), 'workspace');
+  assert.equal(u.endpointOrigin([{ workspaceFolderValue: 'https://theirs.example' }]), 'workspace');
+  assert.equal(u.endpointOrigin([{ globalValue: 'local' }, { workspaceLanguageValue: 'https://theirs.example' }]), 'workspace');
+  assert.equal(u.endpointOrigin([{}, { workspaceFolderLanguageValue: 'https://theirs.example' }]), 'workspace');
+  // Set but empty still counts: the workspace chose it (and may choose a host next).
+  assert.equal(u.endpointOrigin([{ workspaceValue: '' }]), 'workspace');
+});
+
+test('serverSettings carries the extension\'s endpointOrigin, never the workspace\'s', () => {
+  assert.deepEqual(u.serverSettings({ endpoint: 'https://x.example', endpointOrigin: 'user' }, 'workspace'), {
+    endpoint: 'https://x.example',
+    endpointOrigin: 'workspace',
+  });
+  assert.deepEqual(u.serverSettings({ endpoint: 'local', endpointOrigin: 'workspace' }), { endpoint: 'local' });
+  assert.deepEqual(u.serverSettings(undefined, 'user'), { endpointOrigin: 'user' });
+});
