@@ -81,6 +81,16 @@ pub enum DiagnosticsLevel {
     Off,
 }
 
+/// Who chose the endpoint, as the editor integration tells (`endpointOrigin`, not a user setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointOrigin {
+    /// User or machine settings: prewarmed at `initialized`.
+    User,
+    /// The workspace's own settings (`.vscode/settings.json`, an exrc file): no token and no
+    /// request before the user's first run there, so opening a folder sends nothing.
+    Workspace,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub endpoint: Endpoint,
@@ -96,6 +106,7 @@ pub struct Settings {
     pub proxy: String,
     pub extra_ca_certificates: Vec<PathBuf>,
     pub prewarm: bool,
+    pub endpoint_origin: EndpointOrigin,
 }
 
 impl Default for Settings {
@@ -114,6 +125,7 @@ impl Default for Settings {
             proxy: String::new(),
             extra_ca_certificates: Vec::new(),
             prewarm: true,
+            endpoint_origin: EndpointOrigin::User,
         }
     }
 }
@@ -143,6 +155,7 @@ struct WireSettings {
     proxy: Option<Field<String>>,
     extra_ca_certificates: Option<Field<Vec<String>>>,
     prewarm: Option<Field<bool>>,
+    endpoint_origin: Option<Field<String>>,
 }
 
 /// One bad value: the key (as the user writes it) and what is wrong.
@@ -198,6 +211,7 @@ impl WireSettings {
         let diagnostics = take("diagnostics", self.diagnostics, "a string");
         let cell_marker = take("cellMarker", self.cell_marker, "a string");
         let proxy = take("proxy", self.proxy, "a string");
+        let endpoint_origin = take("endpointOrigin", self.endpoint_origin, "a string");
 
         let mut settings = defaults;
         if let Some(endpoint) = endpoint {
@@ -315,6 +329,13 @@ impl WireSettings {
                 message: format!("expected true or false, got {value}; using true"),
             }),
         }
+        if let Some(origin) = endpoint_origin {
+            match origin.as_str() {
+                "user" => settings.endpoint_origin = EndpointOrigin::User,
+                "workspace" => settings.endpoint_origin = EndpointOrigin::Workspace,
+                _ => errors.push(one_of("endpointOrigin", &origin, &["user", "workspace"])),
+            }
+        }
         (settings, errors)
     }
 }
@@ -365,7 +386,9 @@ fn seconds(
 }
 
 /// The settings as a JSON schema-like table, printed by `azure-sessions-lsp settings-schema`
-/// so the VS Code extension's `contributes.configuration` can be checked against it.
+/// so the VS Code extension's `contributes.configuration` can be checked against it. Only the
+/// user's settings: `endpointOrigin` is set by the editor integrations, so it is left out (a
+/// setting a workspace could write would defeat it).
 pub fn schema() -> Value {
     json!({
         "endpoint": {"type": "string", "default": "", "description": "The session pool management endpoint: an https:// URL, http:// to a loopback address, \"local\" for the built-in local pool, or \"\" (not configured)."},
@@ -472,5 +495,22 @@ mod tests {
             json!(defaults.cell_marker.as_str())
         );
         assert_eq!(schema.as_object().unwrap().len(), 13);
+        assert!(schema.get("endpointOrigin").is_none(), "not a user setting");
+    }
+
+    #[test]
+    fn endpoint_origin_defaults_to_user_and_a_bad_value_is_reported() {
+        let (settings, errors) = Settings::from_json(&Value::Null);
+        assert!(errors.is_empty());
+        assert_eq!(settings.endpoint_origin, EndpointOrigin::User);
+        let (settings, errors) = Settings::from_json(&json!({"endpointOrigin": "workspace"}));
+        assert!(errors.is_empty());
+        assert_eq!(settings.endpoint_origin, EndpointOrigin::Workspace);
+        for bad in [json!("folder"), json!(true)] {
+            let (settings, errors) = Settings::from_json(&json!({"endpointOrigin": bad}));
+            assert_eq!(settings.endpoint_origin, EndpointOrigin::User);
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].key, "endpointOrigin");
+        }
     }
 }

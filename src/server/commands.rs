@@ -13,7 +13,7 @@ use super::protocol::*;
 use super::runtime::Resolved;
 use super::sessions::Session;
 use super::{Inner, lock};
-use crate::settings::{Endpoint, Settings};
+use crate::settings::{Endpoint, EndpointOrigin, Settings};
 
 /// Files larger than this are not read into memory for upload (Azure's limit is 128 MB).
 pub(super) const MAX_UPLOAD_BYTES: u64 = 128 * 1024 * 1024;
@@ -188,7 +188,8 @@ impl Inner {
     }
 
     /// Gets the token (and starts the local pool) before the first run, so it costs no more
-    /// than the next ones.
+    /// than the next ones. Not for an endpoint the workspace's own settings chose: opening a
+    /// folder must not send the user's token to a host the folder picked; its first run does.
     pub(super) fn prewarm(self: &Arc<Self>) {
         let folders = lock(&self.config).folders.clone();
         let targets: Vec<String> = if folders.is_empty() {
@@ -198,7 +199,10 @@ impl Inner {
         };
         for uri in targets {
             let settings = lock(&self.config).settings_for(&uri);
-            if !settings.prewarm || settings.endpoint == Endpoint::NotConfigured {
+            if !settings.prewarm
+                || settings.endpoint == Endpoint::NotConfigured
+                || settings.endpoint_origin == EndpointOrigin::Workspace
+            {
                 continue;
             }
             let inner = self.clone();

@@ -67,6 +67,16 @@ pub fn file_uri(path: &Path) -> String {
 impl Lsp {
     /// Starts a server in process with its state in `state_dir` and initializes it with `params`.
     pub async fn start(state_dir: &Path, params: Value) -> Lsp {
+        Lsp::start_configured(state_dir, params, HashMap::new()).await
+    }
+
+    /// Like [`Lsp::start`], with the `workspace/configuration` answers (by scope URI, "" for the
+    /// window) in place before `initialized`, since the server pulls them at once.
+    pub async fn start_configured(
+        state_dir: &Path,
+        params: Value,
+        config: HashMap<String, Value>,
+    ) -> Lsp {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
         let options = ServerOptions {
@@ -75,6 +85,7 @@ impl Lsp {
         let server_task = tokio::spawn(server::serve(server_read, server_write, options));
         let (client_read, client_write) = tokio::io::split(client_side);
         let lsp = Lsp::connect(client_read, Box::new(client_write), Some(server_task), None);
+        *lsp.config.lock().unwrap() = config;
         lsp.initialize(params).await;
         lsp
     }

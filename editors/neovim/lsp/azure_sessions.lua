@@ -35,7 +35,15 @@ return {
       endpoint = '',
     },
   },
+  -- endpointOrigin: with 'exrc' on and a .nvim.lua/.nvimrc/.exrc in the root, the endpoint may be
+  -- the project's choice, so the server waits for your first run before contacting it.
+  before_init = function(...)
+    return require('azure_sessions.settings').before_init(...)
+  end,
   handlers = {
+    ['workspace/configuration'] = function(...)
+      return require('azure_sessions.settings').on_configuration(...)
+    end,
     ['azure-sessions/outputChanged'] = function(...)
       return require('azure_sessions').on_output_changed(...)
     end,

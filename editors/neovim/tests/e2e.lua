@@ -1,6 +1,6 @@
 -- End-to-end checks of the Neovim integration, run by tests/run.sh in real headless Neovim:
 --   nvim --headless --clean -u tests/init.lua -c 'luafile tests/e2e.lua' demo.py
--- AZS_PHASE = main | restart | unconfigured. Every wait is bounded; results go to
+-- AZS_PHASE = main | restart | unconfigured | exrc | exrc-off. Every wait is bounded; results go to
 -- $AZS_RESULTS/<phase>.json after every check; exits with :cquit when a check failed.
 local api = vim.api
 local phase = assert(os.getenv('AZS_PHASE'), 'AZS_PHASE not set')
@@ -549,6 +549,58 @@ elseif phase == 'unconfigured' then
     end)
     expect(o.status == 'Succeeded', 'status %s: %s', tostring(o.status), vim.inspect(o))
   end)
+elseif phase == 'exrc' or phase == 'exrc-off' then
+  -- The root holds a .nvim.lua; 'exrc' is on in "exrc" only. The endpoint is a stand-in pool that
+  -- logs every request (tests/fake_pool.py), auth = "none".
+  local want = phase == 'exrc' and 'workspace' or 'user'
+  local pool_log = assert(os.getenv('AZS_POOL_LOG'), 'AZS_POOL_LOG not set')
+  local function requests()
+    local f = io.open(pool_log)
+    if not f then
+      return {}
+    end
+    local lines = vim.split(f:read('*a'), '\n', { trimempty = true })
+    f:close()
+    return lines
+  end
+
+  check(('endpointOrigin = %q in the settings Neovim pushes and answers per folder'):format(want), function()
+    expect(attached, 'not attached')
+    local pushed = client.settings.azureSessions.endpointOrigin
+    expect(pushed == want, 'client.settings: endpointOrigin %s', vim.inspect(pushed))
+    local handler = client.handlers['workspace/configuration']
+    local answer = handler(nil, {
+      items = { { section = 'azureSessions', scopeUri = vim.uri_from_fname(ws) }, { section = 'azureSessions' } },
+    }, { client_id = client.id, method = 'workspace/configuration' })
+    expect(answer[1].endpointOrigin == want and answer[2].endpointOrigin == want, 'answer %s', vim.inspect(answer))
+    expect(answer[1].endpoint == client.settings.azureSessions.endpoint, 'endpoint %s', vim.inspect(answer[1].endpoint))
+  end)
+
+  if phase == 'exrc' then
+    check('no request reaches the endpoint before the first run (no prewarm)', function()
+      vim.wait(1500)
+      expect(#requests() == 0, 'the pool got %s', vim.inspect(requests()))
+    end)
+
+    check('the first run then reaches the endpoint and works', function()
+      goto_line(2)
+      local o = run_and_wait('first run', function()
+        vim.cmd('LspAzureSessionsRun')
+      end)
+      expect((o.stdout or '') == 'fake-pool-ran\n', 'stdout %q: %s', tostring(o.stdout), vim.inspect(o))
+      expect(vim.list_contains(requests(), 'POST /executions'), 'requests %s', vim.inspect(requests()))
+    end)
+
+    check(':checkhealth azure_sessions explains endpointOrigin = "workspace"', function()
+      healthcheck({ 'endpointOrigin = "workspace"' })
+    end)
+  else
+    check('the user\'s endpoint is prewarmed (GET /session) with no run', function()
+      wait(5000, function()
+        return vim.list_contains(requests(), 'GET /session')
+      end, 'GET /session at the pool; have ' .. vim.inspect(requests()))
+    end)
+  end
 end
 
 finish()

@@ -8,9 +8,19 @@ if endpoint == nil then
   endpoint = 'local'
 end
 
+-- Project-local config on, as a user of .nvim.lua files has it (the exrc phases).
+vim.o.exrc = os.getenv('AZS_EXRC') == '1'
+
 vim.lsp.config('azure_sessions', {
   cmd = { assert(os.getenv('AZS_BIN'), 'AZS_BIN not set'), 'serve' },
-  settings = { azureSessions = { endpoint = endpoint, timeoutSeconds = 30, coldStartTimeoutSeconds = 10 } },
+  settings = {
+    azureSessions = {
+      endpoint = endpoint,
+      auth = os.getenv('AZS_AUTH'),
+      timeoutSeconds = 30,
+      coldStartTimeoutSeconds = 10,
+    },
+  },
 })
 vim.lsp.enable('azure_sessions')
 

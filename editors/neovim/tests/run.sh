@@ -38,23 +38,35 @@ log "nvim:   $nvim ($("$nvim" --version | head -1))"
 
 # --- workspace ---------------------------------------------------------------------------
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/azs-nvim-e2e.XXXXXX")"
-cleanup() { if [ "${AZS_KEEP:-0}" = 1 ]; then log "kept $tmp"; else rm -rf "$tmp"; fi; }
+fake_pids=()
+cleanup() {
+  for pid in "${fake_pids[@]}"; do kill "$pid" 2>/dev/null; done
+  if [ "${AZS_KEEP:-0}" = 1 ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
+}
 trap cleanup EXIT
 ws="$tmp/workspace"
 mkdir -p "$ws" "$tmp/state" "$tmp/results" "$tmp/home"
 cp "$here/fixtures/demo.py" "$here/fixtures/whole.py" "$ws/"
 printf '[project]\nname = "demo"\nversion = "0.0.0"\n' > "$ws/pyproject.toml"
+# A root folder with a project-local config: Neovim is started in its parent (nothing for 'exrc' to
+# source, so no trust prompt), and the root's .nvim.lua marks the endpoint as the project's choice.
+exrc_cwd="$tmp/exrc"
+exrc_ws="$exrc_cwd/project"
+mkdir -p "$exrc_ws"
+cp "$here/fixtures/demo.py" "$exrc_ws/"
+cp "$ws/pyproject.toml" "$exrc_ws/"
+printf -- "-- a project-local config could set azureSessions.endpoint here\n" > "$exrc_ws/.nvim.lua"
 
 export AZS_PLUGIN_DIR="$plugin_dir" AZS_BIN="$bin" AZS_WS="$ws" AZS_RESULTS="$tmp/results"
 export XDG_STATE_HOME="$tmp/state" XDG_CONFIG_HOME="$tmp/home/config" XDG_DATA_HOME="$tmp/home/data" XDG_CACHE_HOME="$tmp/home/cache"
 export NVIM_LOG_FILE="$tmp/nvim.log"
 unset AZS_ENDPOINT
 
-phase() { # name, timeout seconds, extra env...
+phase() { # name, timeout seconds, extra env... ($phase_cwd and $phase_file: where and what to open)
   local name="$1" secs="$2"; shift 2
   log "phase $name"
-  (cd "$ws" && env AZS_PHASE="$name" "$@" timeout -k 5 "$secs" "$nvim" --headless --clean -u "$here/init.lua" \
-      -c "luafile $here/e2e.lua" demo.py) >"$tmp/$name.out" 2>&1
+  (cd "${phase_cwd:-$ws}" && env AZS_PHASE="$name" "$@" timeout -k 5 "$secs" "$nvim" --headless --clean -u "$here/init.lua" \
+      -c "luafile $here/e2e.lua" "${phase_file:-demo.py}") >"$tmp/$name.out" 2>&1
   local rc=$?
   sed 's/^/    /' "$tmp/$name.out"
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
@@ -70,6 +82,22 @@ start=$(date +%s)
 phase main 40
 phase restart 20
 phase unconfigured 20 AZS_ENDPOINT=
+
+# fake_pool NAME: starts tests/fake_pool.py (requests logged to $tmp/NAME.requests); sets $endpoint.
+fake_pool() {
+  local portfile="$tmp/$1.port"
+  : >"$tmp/$1.requests"
+  python3 "$here/fake_pool.py" "$tmp/$1.requests" "$portfile" >/dev/null 2>"$tmp/$1.fake.err" &
+  fake_pids+=($!)
+  for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
+  endpoint="http://127.0.0.1:$(cat "$portfile" 2>/dev/null)"
+}
+for name in exrc exrc-off; do
+  exrc=1; [ "$name" = exrc-off ] && exrc=0
+  fake_pool "$name"
+  phase_cwd="$exrc_cwd" phase_file=project/demo.py phase "$name" 20 AZS_WS="$exrc_ws" AZS_ENDPOINT="$endpoint" \
+    AZS_AUTH=none AZS_EXRC="$exrc" AZS_POOL_LOG="$tmp/$name.requests"
+done
 elapsed=$(( $(date +%s) - start ))
 
 python3 - "$tmp/results" "$elapsed" <<'PY'

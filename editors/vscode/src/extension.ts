@@ -28,11 +28,21 @@ import {
 } from './protocol';
 import { locateServer, ServerNotFoundError } from './serverLocator';
 import { SessionStatusBar } from './statusBar';
-import { compileCellMarker, formatBytes, jwtExpiry, nextCellLine, redactSecrets, serverSettings } from './util';
+import {
+  accessTokenScopes,
+  compileCellMarker,
+  DEFAULT_SCOPE,
+  type EndpointOrigin,
+  endpointOrigin,
+  formatBytes,
+  jwtExpiry,
+  nextCellLine,
+  redactSecrets,
+  serverSettings,
+} from './util';
 
 const SECTION = 'azureSessions';
 const LANGUAGES = ['python', 'javascript'];
-const DEFAULT_SCOPE = 'https://dynamicsessions.io/.default';
 /** VS Code's authentication provider for Microsoft accounts; `azureSessions.signInProvider` may name another. */
 const DEFAULT_AUTH_PROVIDER = 'microsoft';
 /** How many of the tokens handed to the server are remembered, to redact them from the log. */
@@ -52,9 +62,23 @@ export async function deactivate(): Promise<void> {
   extension = undefined;
 }
 
-function settingsObject(scope?: vscode.ConfigurationScope): Record<string, unknown> {
+/** Settings scope: a folder (or a resource in one), or none for the window. */
+type Scope = vscode.Uri | vscode.WorkspaceFolder | undefined;
+
+/**
+ * Whether the endpoint for this scope comes from the workspace's own settings (also per language),
+ * so that the server does not prewarm it: opening a folder must not send a token to a host it chose.
+ */
+function endpointOriginFor(scope: Scope): EndpointOrigin {
+  const uri = scope instanceof vscode.Uri ? scope : scope?.uri;
+  const inspect = (s: vscode.ConfigurationScope | undefined) => vscode.workspace.getConfiguration(SECTION, s).inspect('endpoint');
+  return endpointOrigin([inspect(uri), ...LANGUAGES.map((languageId) => inspect({ uri, languageId }))]);
+}
+
+function settingsObject(scope?: Scope): Record<string, unknown> {
   // JSON round trip: WorkspaceConfiguration carries methods; the server wants plain data.
-  return serverSettings(JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(SECTION, scope))) as Record<string, unknown>);
+  const section = JSON.parse(JSON.stringify(vscode.workspace.getConfiguration(SECTION, scope))) as Record<string, unknown>;
+  return serverSettings(section, endpointOriginFor(scope));
 }
 
 /** The VS Code authentication provider for signIn = "vscode" (machine-scoped: never a workspace's). */
@@ -202,11 +226,14 @@ class AzureSessions implements vscode.Disposable {
             if (!Array.isArray(result)) {
               return result as unknown[];
             }
-            return result.map((value: unknown, i) =>
-              params.items[i]?.section === SECTION && value && typeof value === 'object'
-                ? serverSettings(value as Record<string, unknown>)
-                : value,
-            );
+            return result.map((value: unknown, i) => {
+              const item = params.items[i];
+              if (item?.section !== SECTION || !value || typeof value !== 'object') {
+                return value;
+              }
+              const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
+              return serverSettings(value as Record<string, unknown>, endpointOriginFor(scope));
+            });
           },
         },
       },
@@ -351,7 +378,11 @@ class AzureSessions implements vscode.Disposable {
     if (signIn !== 'vscode') {
       throw new ResponseError(ErrorCodes.InvalidRequest, 'azureSessions.signIn is "server": the extension does not provide tokens.');
     }
-    const scopes = Array.isArray(params.scopes) && params.scopes.length > 0 ? params.scopes : [DEFAULT_SCOPE];
+    const scopes = accessTokenScopes(params.scopes);
+    const requested: unknown[] = Array.isArray(params.scopes) ? params.scopes : [];
+    if (requested.some((s) => s !== DEFAULT_SCOPE)) {
+      this.info(`The server asked for a token for ${requested.join(' ')}; providing one for ${DEFAULT_SCOPE} only.`);
+    }
     const provider = signInProvider();
     try {
       const session = await vscode.authentication.getSession(provider, scopes, { createIfNone: true });

@@ -3,18 +3,59 @@
 /** Keys under `azureSessions` that only the extension reads; they are never sent to the server. */
 export const EXTENSION_ONLY_KEYS: readonly string[] = ['server', 'trace', 'signIn', 'signInProvider', 'keybindings', 'output'];
 
-/** The settings object sent to the server: the `azureSessions` section without the extension-only keys. */
-export function serverSettings(section: Record<string, unknown> | null | undefined): Record<string, unknown> {
+/**
+ * The settings object sent to the server: the `azureSessions` section without the extension-only keys,
+ * and with `endpointOrigin` when given (always the extension's: a workspace cannot set it).
+ */
+export function serverSettings(section: Record<string, unknown> | null | undefined, origin?: EndpointOrigin): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (!section || typeof section !== 'object') {
-    return out;
-  }
-  for (const [key, value] of Object.entries(section)) {
-    if (!EXTENSION_ONLY_KEYS.includes(key) && typeof value !== 'function') {
-      out[key] = value;
+  if (section && typeof section === 'object') {
+    for (const [key, value] of Object.entries(section)) {
+      if (!EXTENSION_ONLY_KEYS.includes(key) && key !== 'endpointOrigin' && typeof value !== 'function') {
+        out[key] = value;
+      }
     }
   }
+  if (origin !== undefined) {
+    out.endpointOrigin = origin;
+  }
   return out;
+}
+
+/** The only scope the extension gets tokens for: Azure Container Apps dynamic sessions. */
+export const DEFAULT_SCOPE = 'https://dynamicsessions.io/.default';
+
+/**
+ * The scopes to request for `azure-sessions/getAccessToken`. The server's `scopes` are ignored: a
+ * token for any other resource (Azure Resource Manager, Graph, …) must never leave the editor.
+ */
+export function accessTokenScopes(_requested?: unknown): string[] {
+  return [DEFAULT_SCOPE];
+}
+
+/** Who chose `azureSessions.endpoint`, as the server's internal `endpointOrigin` setting. */
+export type EndpointOrigin = 'user' | 'workspace';
+
+/** The workspace-level parts of `WorkspaceConfiguration.inspect('endpoint')`. */
+export interface EndpointInspection {
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+  workspaceLanguageValue?: unknown;
+  workspaceFolderLanguageValue?: unknown;
+}
+
+/**
+ * "workspace" when any inspection (plain, or per language) has the endpoint set in the workspace
+ * (`.vscode/settings.json`, a `.code-workspace` file) or a folder: the server then sends no token
+ * and no request before the user's first run. "user" otherwise (user, remote or default values).
+ */
+export function endpointOrigin(inspections: readonly (EndpointInspection | undefined)[]): EndpointOrigin {
+  const chosenByWorkspace = inspections.some(
+    (i) =>
+      i !== undefined &&
+      [i.workspaceValue, i.workspaceFolderValue, i.workspaceLanguageValue, i.workspaceFolderLanguageValue].some((v) => v !== undefined),
+  );
+  return chosenByWorkspace ? 'workspace' : 'user';
 }
 
 /** "0.84 s", "12.3 s", "2 min 5 s". */

@@ -1,10 +1,14 @@
 // Unit tests of the vscode-free helpers (src/util.ts, bundled to out/util.js by `npm run build`).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import test from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const u = require('../out/util.js');
+const extRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 test('serverSettings drops the extension-only keys', () => {
   const s = u.serverSettings({
@@ -62,4 +66,41 @@ test('redactSecrets replaces the tokens handed out, and only those', () => {
   assert.equal(out.split('«token redacted»').length - 1, 2);
   assert.equal(u.redactSecrets('no secrets here, short', ['short']), 'no secrets here, short');
   assert.equal(u.redactSecrets('unchanged', []), 'unchanged');
+});
+
+test('tokens are requested for the dynamic-sessions scope only, whatever the server asks (security review #15)', () => {
+  const only = ['https://dynamicsessions.io/.default'];
+  assert.equal(u.DEFAULT_SCOPE, only[0]);
+  assert.deepEqual(u.accessTokenScopes(['https://management.azure.com/.default']), only);
+  assert.deepEqual(u.accessTokenScopes(['https://graph.microsoft.com/.default', only[0]]), only);
+  assert.deepEqual(u.accessTokenScopes(['offline_access']), only);
+  assert.deepEqual(u.accessTokenScopes([]), only);
+  assert.deepEqual(u.accessTokenScopes(undefined), only);
+  // The request handler must use this choice, never the server's list.
+  const src = fs.readFileSync(path.join(extRoot, 'src', 'extension.ts'), 'utf8');
+  const handler = src.slice(src.indexOf('private async getAccessToken('), src.indexOf('// ----', src.indexOf('private async getAccessToken(')));
+  assert.match(handler, /const scopes = accessTokenScopes\(/);
+  assert.match(handler, /getSession\(provider, scopes,/);
+});
+
+test('endpointOrigin: "workspace" when the endpoint is set in the workspace or a folder, also per language', () => {
+  assert.equal(u.endpointOrigin([]), 'user');
+  assert.equal(u.endpointOrigin([undefined]), 'user');
+  assert.equal(u.endpointOrigin([{ key: 'azureSessions.endpoint', defaultValue: '', globalValue: 'https://mine.example' }]), 'user');
+  assert.equal(u.endpointOrigin([{ globalLanguageValue: 'https://mine.example', defaultLanguageValue: '' }]), 'user');
+  assert.equal(u.endpointOrigin([{ globalValue: 'https://mine.example', workspaceValue: 'https://theirs.example' }]), 'workspace');
+  assert.equal(u.endpointOrigin([{ workspaceFolderValue: 'https://theirs.example' }]), 'workspace');
+  assert.equal(u.endpointOrigin([{ globalValue: 'local' }, { workspaceLanguageValue: 'https://theirs.example' }]), 'workspace');
+  assert.equal(u.endpointOrigin([{}, { workspaceFolderLanguageValue: 'https://theirs.example' }]), 'workspace');
+  // Set but empty still counts: the workspace chose it (and may choose a host next).
+  assert.equal(u.endpointOrigin([{ workspaceValue: '' }]), 'workspace');
+});
+
+test('serverSettings carries the extension\'s endpointOrigin, never the workspace\'s', () => {
+  assert.deepEqual(u.serverSettings({ endpoint: 'https://x.example', endpointOrigin: 'user' }, 'workspace'), {
+    endpoint: 'https://x.example',
+    endpointOrigin: 'workspace',
+  });
+  assert.deepEqual(u.serverSettings({ endpoint: 'local', endpointOrigin: 'workspace' }), { endpoint: 'local' });
+  assert.deepEqual(u.serverSettings(undefined, 'user'), { endpointOrigin: 'user' });
 });

@@ -156,6 +156,12 @@ local function check_settings(s)
       )
     end
   end
+  if s.endpointOrigin == 'workspace' then
+    health.info(
+      "endpointOrigin = \"workspace\" ('exrc' is on and a project-local config file is in the root): "
+        .. 'no prewarm, nothing is sent to the endpoint before your first run (:help azure-sessions-endpoint-origin)'
+    )
+  end
   return endpoint, s.auth or 'auto'
 end
 

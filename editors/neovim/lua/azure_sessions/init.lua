@@ -839,6 +839,11 @@ end
 -- ---------------------------------------------------------------------------
 
 local handler_fallbacks = {
+  -- For a client set up without lsp/azure_sessions.lua this comes after its first pull; the
+  -- pulls after each settings change still carry endpointOrigin.
+  ['workspace/configuration'] = function(...)
+    return require('azure_sessions.settings').on_configuration(...)
+  end,
   ['azure-sessions/outputChanged'] = function(...)
     return M.on_output_changed(...)
   end,
@@ -972,6 +977,7 @@ function M.register_lspconfig()
         return vim.fs.root(fname, cfg.root_markers)
       end,
       settings = cfg.settings,
+      before_init = cfg.before_init,
       handlers = cfg.handlers,
       on_attach = cfg.on_attach,
     },
