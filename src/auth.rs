@@ -18,8 +18,16 @@ pub const SCOPE: &str = "https://dynamicsessions.io/.default";
 /// How long before expiry a cached token is replaced.
 const REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
 
-/// How long one credential may take (the CLI credentials have no timeout of their own).
-const CREDENTIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one credential may take (the CLI credentials have no timeout of their own); a slow
+/// `az` (a proxy, a first sign-in) can be given longer with AZURE_SESSIONS_CREDENTIAL_TIMEOUT_SECONDS.
+fn credential_timeout() -> Duration {
+    let seconds = std::env::var("AZURE_SESSIONS_CREDENTIAL_TIMEOUT_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=600).contains(s))
+        .unwrap_or(30);
+    Duration::from_secs(seconds)
+}
 
 /// The `auth` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -290,11 +298,9 @@ impl CredentialChain {
         for link in &self.links {
             match link {
                 ChainLink::Ready(name, credential) => {
-                    let attempt = tokio::time::timeout(
-                        CREDENTIAL_TIMEOUT,
-                        credential.get_token(&[SCOPE], None),
-                    )
-                    .await;
+                    let limit = credential_timeout();
+                    let attempt =
+                        tokio::time::timeout(limit, credential.get_token(&[SCOPE], None)).await;
                     match attempt {
                         Ok(Ok(token)) => {
                             tracing::debug!(credential = name, "got a token");
@@ -305,10 +311,9 @@ impl CredentialChain {
                             tracing::debug!(credential = name, %reason, "credential failed");
                             tried.push(format!("{name} ({reason})"));
                         }
-                        Err(_) => tried.push(format!(
-                            "{name} (no answer within {} s)",
-                            CREDENTIAL_TIMEOUT.as_secs()
-                        )),
+                        Err(_) => {
+                            tried.push(format!("{name} (no answer within {} s)", limit.as_secs()))
+                        }
                     }
                 }
                 ChainLink::Broken(name, reason) => tried.push(format!("{name} ({reason})")),

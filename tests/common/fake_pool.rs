@@ -66,6 +66,14 @@ impl FakePool {
     pub async fn start(
         script: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
     ) -> FakePool {
+        Self::start_on("127.0.0.1", script).await
+    }
+
+    /// The same on another loopback address (say 127.0.0.2).
+    pub async fn start_on(
+        ip: &str,
+        script: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    ) -> FakePool {
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
             count: AtomicUsize::new(0),
@@ -74,7 +82,7 @@ impl FakePool {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind((ip, 0))
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("address");

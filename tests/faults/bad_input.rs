@@ -10,7 +10,7 @@ use crate::common::misbehaving::{Fault, MisbehavingPool};
 use crate::support::*;
 
 pub async fn bad_input_cases(env: &Env) -> Vec<Row> {
-    let pool = MisbehavingPool::start(|_, _| Fault::Ok("ok".into())).await;
+    let pool = MisbehavingPool::start_https(|_, _| Fault::Ok("ok".into())).await;
     let mut lsp = env
         .server(
             "bad-input",
@@ -163,7 +163,7 @@ pub async fn bad_input_cases(env: &Env) -> Vec<Row> {
 }
 
 pub async fn queued_then_cancelled(env: &Env) -> Row {
-    let pool = MisbehavingPool::start(|n, _| {
+    let pool = MisbehavingPool::start_https(|n, _| {
         if n == 0 {
             Fault::Hang
         } else {
@@ -243,7 +243,7 @@ pub async fn queued_then_cancelled(env: &Env) -> Row {
 }
 
 pub async fn shutdown_during_a_run(env: &Env) -> Row {
-    let pool = MisbehavingPool::start(|_, _| Fault::Hang).await;
+    let pool = MisbehavingPool::start_https(|_, _| Fault::Hang).await;
     let mut lsp = env
         .server(
             "shutdown-during-run",

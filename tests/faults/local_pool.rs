@@ -112,6 +112,7 @@ pub async fn local_pool_cases(env: &Env) -> Vec<Row> {
             "{}/executions?api-version=2025-10-02-preview&identifier=a%20b",
             pool.endpoint()
         ))
+        .bearer_auth(pool.key())
         .json(&json!({"code": "1"}))
         .send()
         .await
@@ -136,6 +137,7 @@ pub async fn local_pool_cases(env: &Env) -> Vec<Row> {
             "{}/files?api-version=2025-10-02-preview&identifier=ident-1",
             pool.endpoint()
         ))
+        .bearer_auth(pool.key())
         .multipart(reqwest::multipart::Form::new().part("file", part))
         .send()
         .await

@@ -10,6 +10,7 @@ mod local_pool;
 mod pool_faults;
 mod report;
 mod secrets;
+mod security;
 mod soak;
 mod support;
 
@@ -33,7 +34,8 @@ async fn fault_suite() {
     rows.extend(secrets::secret_cases(&env).await);
 
     // ── Attacks (the Security section) ──
-    let attacks: Vec<support::Attack> = Vec::new();
+    let mut attacks = Vec::new();
+    attacks.extend(security::security_attacks(&env).await);
 
     // ── Soak ──
     let soak = soak::soak(&env).await;

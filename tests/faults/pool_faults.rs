@@ -335,7 +335,7 @@ pub async fn pool_fault_cases(env: &Env) -> Vec<Row> {
 
 /// 200 MB of stdout: cut at the cap with a note, memory bounded.
 pub async fn huge_body_case(env: &Env) -> Row {
-    let pool = MisbehavingPool::start(|n, _| {
+    let pool = MisbehavingPool::start_https(|n, _| {
         if n == 0 {
             Fault::Huge(200 << 20)
         } else {

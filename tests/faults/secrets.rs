@@ -74,11 +74,11 @@ pub async fn secret_cases(env: &Env) -> Vec<Row> {
     ));
     // A token handed over by the editor (VS Code's account) goes through tower-lsp-server, which
     // logs whole messages at trace level.
-    let pool = MisbehavingPool::start(|_, _| Fault::Ok("ok".into())).await;
+    let pool = MisbehavingPool::start_https(|_, _| Fault::Ok("ok".into())).await;
     let log = env.logs.join("editor-token.log");
     let params = init_params(
         &[&env.folder],
-        json!({"azureSessions": {"endpoint": pool.endpoint(), "prewarm": false}, "tokenProvider": "client"}),
+        json!({"azureSessions": {"endpoint": pool.endpoint(), "prewarm": false, "extraCaCertificates": [pool.ca_file]}, "tokenProvider": "client"}),
     );
     let lsp = Lsp::spawn(&env.env(), &log, params).await;
     let uri = file_uri(&env.folder.join("editor.py"));

@@ -25,7 +25,7 @@ pub async fn soak(env: &Env) -> Soak {
             5000,
         ),
     ] {
-        let pool = MisbehavingPool::start(|_, _| Fault::Ok("soak".into())).await;
+        let pool = MisbehavingPool::start_https(|_, _| Fault::Ok("soak".into())).await;
         let settings =
             settings.unwrap_or_else(|| pool_settings(&pool, json!({"timeoutSeconds": 30})));
         let lsp = env.server(&format!("soak-{name}"), settings).await;

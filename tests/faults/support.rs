@@ -29,7 +29,6 @@ pub struct Attack {
     pub failure: Option<String>,
 }
 
-#[allow(dead_code)] // the security cases use it
 impl Attack {
     pub fn new(attack: &str, happened: String, expected: &str, failure: Option<String>) -> Attack {
         Attack {
@@ -38,6 +37,14 @@ impl Attack {
             expected: expected.to_owned(),
             failure,
         }
+    }
+
+    /// Also fails when a secret showed up (see [`secrets_leaked`]).
+    pub fn with_leak_check(mut self, leak: Option<String>) -> Attack {
+        if self.failure.is_none() {
+            self.failure = leak;
+        }
+        self
     }
 }
 
@@ -112,7 +119,8 @@ impl Env {
 }
 
 pub fn pool_settings(pool: &MisbehavingPool, extra: Value) -> Value {
-    let mut settings = json!({"endpoint": pool.endpoint(), "auth": "azure-cli", "prewarm": false, "timeoutSeconds": 1, "coldStartTimeoutSeconds": 3});
+    // The pools speak https with a test CA: tokens go only over https.
+    let mut settings = json!({"endpoint": pool.endpoint(), "auth": "azure-cli", "prewarm": false, "timeoutSeconds": 1, "coldStartTimeoutSeconds": 3, "extraCaCertificates": [pool.ca_file]});
     if let (Some(base), Some(extra)) = (settings.as_object_mut(), extra.as_object()) {
         base.extend(extra.clone());
     }
@@ -170,7 +178,7 @@ pub async fn pool_case(
     expect: impl Fn(&Result<Value, Value>) -> Result<(), String>,
     expected_executions: usize,
 ) -> Row {
-    let pool = MisbehavingPool::start(plan).await;
+    let pool = MisbehavingPool::start_https(plan).await;
     let pool_age = Instant::now();
     let recovers_late = extra.get("coldStartTimeoutSeconds").is_some();
     let mut lsp = env.server(case, pool_settings(&pool, extra)).await;
