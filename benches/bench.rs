@@ -942,9 +942,14 @@ fn executions_body(code: &str) -> Value {
 }
 
 async fn reqwest_once(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    reqwest_once_as(client, url, body, "bench-fixed-token").await
+}
+
+/// With this bearer token (the local pool's key for the local pool).
+async fn reqwest_once_as(client: &reqwest::Client, url: &str, body: &Value, token: &str) -> Value {
     let response = client
         .post(url)
-        .header("authorization", "Bearer bench-fixed-token")
+        .header("authorization", format!("Bearer {token}"))
         .json(body)
         .send()
         .await
@@ -1561,8 +1566,12 @@ async fn overhead_tls(ctx: &mut Ctx) {
 async fn signin(ctx: &mut Ctx) {
     let runs = ctx.n(100, 20);
     let reps = ctx.n(3, 1);
-    let pool = FakePool::start(&ctx.pools, "1\n", Duration::ZERO, false);
+    // Tokens go only over https: the pool speaks TLS with a test CA the server trusts.
+    let tls = TestTls::new();
+    let pool = TlsPool::start(&ctx.pools, &tls, "1\n");
     let dir = tempfile::tempdir().expect("temp");
+    let ca_path = dir.path().join("bench-ca.pem");
+    std::fs::write(&ca_path, &tls.ca_pem).expect("write the CA");
     let bin_dir = dir.path().join("bin");
     std::fs::create_dir_all(&bin_dir).unwrap();
     let calls = dir.path().join("az-calls");
@@ -1611,7 +1620,7 @@ async fn signin(ctx: &mut Ctx) {
             let _ = std::fs::remove_file(&calls);
             let lsp = Lsp::start(&ctx.bin, LspOptions {
                 profile: Profile::Editor,
-                settings: json!({"endpoint": pool.endpoint(), "auth": "azure-cli", "prewarm": prewarm}),
+                settings: json!({"endpoint": pool.endpoint(), "auth": "azure-cli", "prewarm": prewarm, "extraCaCertificates": [ca_path]}),
                 folders: &folders,
                 path_prefix: Some(&bin_dir),
             })
@@ -2090,17 +2099,19 @@ async fn local_pool(ctx: &mut Ctx) {
         .trim()
         .to_owned();
     assert!(endpoint.starts_with("http://127.0.0.1:"));
+    let second = lines.next_line().await.unwrap().unwrap_or_default();
+    let key = second.strip_prefix("key: ").expect("key: …").trim().to_owned();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let url = executions_url(&endpoint, "azs-local-bench");
     let body = executions_body("print(1)");
     let t = Instant::now();
-    let answer = reqwest_once(&client, &url, &body).await;
+    let answer = reqwest_once_as(&client, &url, &body, &key).await;
     let first_run = t.elapsed();
     assert_eq!(answer["result"]["stdout"], "1\n", "{answer}");
     let mut t_http = vec![];
     for _ in 0..runs {
         let t = Instant::now();
-        reqwest_once(&client, &url, &body).await;
+        reqwest_once_as(&client, &url, &body, &key).await;
         t_http.push(t.elapsed());
     }
     let _ = child.kill().await;
