@@ -2100,7 +2100,11 @@ async fn local_pool(ctx: &mut Ctx) {
         .to_owned();
     assert!(endpoint.starts_with("http://127.0.0.1:"));
     let second = lines.next_line().await.unwrap().unwrap_or_default();
-    let key = second.strip_prefix("key: ").expect("key: …").trim().to_owned();
+    let key = second
+        .strip_prefix("key: ")
+        .expect("key: …")
+        .trim()
+        .to_owned();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let url = executions_url(&endpoint, "azs-local-bench");
     let body = executions_body("print(1)");

@@ -236,6 +236,7 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         Some(id) => id,
         None => {
             let dir = std::env::current_dir().map_err(|e| e.to_string())?;
+            let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
             let store = azure_sessions_lsp::identity::IdentityStore::open(
                 &azure_sessions_lsp::identity::default_state_dir(),
             )

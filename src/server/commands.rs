@@ -43,20 +43,27 @@ impl Inner {
             ));
         }
         // Delete the old session where the API allows it; the new identifier is used either way.
-        match self.resolve(&settings, "python").await {
-            Ok(resolved) => {
-                if let Err(error) = resolved
-                    .http
-                    .delete_session(&resolved.target, &resolved.credentials, &old)
-                    .await
-                {
-                    tracing::info!(%error, "could not delete the old session");
-                    lock(&session.state)
-                        .transcript
-                        .note(&format!("The old session could not be deleted ({error}); the pool ends it after its cooldown."));
+        // With `endpoint = "local"` every local pool that started may hold it (one per language).
+        let languages = match settings.endpoint {
+            Endpoint::Local => self.runtime.started_local_languages(),
+            _ => vec![session.language()],
+        };
+        for language in languages {
+            match self.resolve(&settings, &language).await {
+                Ok(resolved) => {
+                    if let Err(error) = resolved
+                        .http
+                        .delete_session(&resolved.target, &resolved.credentials, &old)
+                        .await
+                    {
+                        tracing::info!(%error, "could not delete the old session");
+                        lock(&session.state)
+                            .transcript
+                            .note(&format!("The old session could not be deleted ({error}); the pool ends it after its cooldown."));
+                    }
                 }
+                Err(reason) => tracing::debug!(%reason, "no pool to delete the old session from"),
             }
-            Err(reason) => tracing::debug!(%reason, "no pool to delete the old session from"),
         }
         self.output_changed(&session).await;
         Ok(json!({ "identifierChanged": true }))
@@ -113,7 +120,7 @@ impl Inner {
         let content = tokio::fs::read(&path)
             .await
             .map_err(|e| invalid_params(format!("cannot read {}: {e}", path.display())))?;
-        let (session, resolved) = self.command_pool(Some(&args.uri)).await?;
+        let (session, resolved) = self.command_pool(args.document_uri.as_ref()).await?;
         let file = resolved
             .http
             .upload_file(
@@ -148,9 +155,8 @@ impl Inner {
     ) -> jsonrpc::Result<Value> {
         let target = local_path(&args.target_uri)
             .ok_or_else(|| invalid_params("downloadFile expects targetUri to be a file: URI"))?;
-        let (session, resolved) = self
-            .command_pool(Some(args.uri.as_ref().unwrap_or(&args.target_uri)))
-            .await?;
+        // The session is the one the user is in (or the default), never the target path's.
+        let (session, resolved) = self.command_pool(args.uri.as_ref()).await?;
         let content = resolved
             .http
             .download_file(
@@ -167,13 +173,15 @@ impl Inner {
         Ok(json!({ "targetUri": args.target_uri.as_str(), "size": content.len() }))
     }
 
-    /// The session a command names (through a document or folder URI), else the default one.
-    /// The session a file command names, and its pool (the local pool serves files in any
-    /// language, so "python" picks which local pool when there is none yet).
+    /// The session a file command names (through a document or folder URI, else the default
+    /// one) and its pool: with `endpoint = "local"`, the local pool of the language the session
+    /// last ran, where its files are.
     async fn command_pool(&self, uri: Option<&Uri>) -> jsonrpc::Result<(Arc<Session>, Resolved)> {
         let (session, settings) = self.command_session(uri)?;
+        self.refresh_identifier(&session);
+        let language = session.language();
         let resolved = self
-            .resolve(&settings, "python")
+            .resolve(&settings, &language)
             .await
             .map_err(|e| self.fail(e))?;
         Ok((session, resolved))

@@ -49,8 +49,12 @@ pub struct SessionArgs {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadArgs {
+    /// The local file to upload.
     pub uri: Uri,
     pub remote_name: Option<String>,
+    /// The document (or folder) whose session receives the file, as for a run; without it, the
+    /// default session. Never the uploaded file's own path.
+    pub document_uri: Option<Uri>,
 }
 
 #[derive(Debug, Deserialize)]

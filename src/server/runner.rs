@@ -269,7 +269,8 @@ impl Inner {
             Err(message) => return Err(self.could_not_run(job, message).await),
         };
         self.wait_for_prewarm().await;
-        let identifier = job.session.identifier();
+        let identifier = self.refresh_identifier(&job.session);
+        lock(&job.session.state).language = Some(job.language.clone());
         let mut notes = self
             .check_recycled(&job.session, &resolved, &identifier)
             .await;

@@ -112,6 +112,15 @@ impl Runtime {
         Ok((pool.endpoint(), pool.key().to_owned()))
     }
 
+    /// The languages whose local pool has started.
+    pub(super) fn started_local_languages(&self) -> Vec<String> {
+        lock(&self.local_pools)
+            .iter()
+            .filter(|(_, pool)| pool.initialized())
+            .map(|(language, _)| (*language).to_owned())
+            .collect()
+    }
+
     pub async fn shutdown(&self) {
         let pools: Vec<Arc<OnceCell<LocalPool>>> =
             lock(&self.local_pools).drain().map(|(_, p)| p).collect();

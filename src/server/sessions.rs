@@ -30,6 +30,9 @@ pub struct Session {
 
 pub struct SessionState {
     pub identifier: String,
+    /// The language of the last run (`python` before any): file commands on the local pool go
+    /// to the pool of that language, where the session's files are.
+    pub language: Option<String>,
     pub runs: u64,
     pub last_run_at: Option<String>,
     pub last_run: Option<Instant>,
@@ -49,6 +52,13 @@ impl Session {
     pub fn identifier(&self) -> String {
         lock(&self.state).identifier.clone()
     }
+
+    pub fn language(&self) -> String {
+        lock(&self.state)
+            .language
+            .clone()
+            .unwrap_or_else(|| "python".to_owned())
+    }
 }
 
 /// The identity key and label of the session a document runs in.
@@ -60,12 +70,21 @@ pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (St
             .unwrap_or_else(|| p.display().to_string())
     };
     let (scope_key, label) = match (settings.session_scope, folder, path) {
-        (SessionScope::Workspace, Some(folder), _) => {
-            (format!("folder:{}", folder.display()), name_of(folder))
-        }
-        (_, _, Some(path)) => (format!("file:{}", path.display()), name_of(&path)),
-        (_, _, None) => (
-            format!("uri:{uri}"),
+        (SessionScope::Workspace, Some(folder), _) => (
+            format!("folder:{}", identity_path(folder).display()),
+            name_of(folder),
+        ),
+        (_, _, Some(path)) => (
+            format!("file:{}", identity_path(&path).display()),
+            name_of(&path),
+        ),
+        // A document without a path (untitled) in file scope: its own session, within its
+        // workspace so that two projects' "Untitled-1" never share one.
+        (_, folder, None) => (
+            match folder {
+                Some(folder) => format!("uri:{}:{uri}", identity_path(folder).display()),
+                None => format!("uri:{uri}"),
+            },
             uri.rsplit('/').next().unwrap_or(uri).to_owned(),
         ),
     };
@@ -75,6 +94,25 @@ pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (St
         &scope_key,
     );
     (key, label)
+}
+
+/// A path as it enters identifiers: symlinks resolved (the CLI's current directory is the
+/// physical path) and no trailing separator, so one folder opened two ways is one session.
+/// Remembered, since it costs file-system calls and runs on every run.
+pub fn identity_path(path: &Path) -> std::path::PathBuf {
+    static SEEN: std::sync::LazyLock<
+        Mutex<std::collections::HashMap<std::path::PathBuf, std::path::PathBuf>>,
+    > = std::sync::LazyLock::new(Mutex::default);
+    if let Some(known) = lock(&SEEN).get(path) {
+        return known.clone();
+    }
+    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.components().collect());
+    let mut seen = lock(&SEEN);
+    if seen.len() > 4096 {
+        seen.clear();
+    }
+    seen.insert(path.to_owned(), resolved.clone());
+    resolved
 }
 
 /// A session's queue: jobs run one after another. A job that panics (a bug) is reported and
@@ -131,6 +169,7 @@ impl Inner {
             output_uri,
             state: Mutex::new(SessionState {
                 identifier,
+                language: None,
                 runs: 0,
                 last_run_at: None,
                 last_run: None,
@@ -145,14 +184,35 @@ impl Inner {
         Ok(sessions.entry(key.to_owned()).or_insert(session).clone())
     }
 
+    /// The session's identifier as the identity store has it now: another editor on the same
+    /// folder (VS Code and Neovim share sessions) may have reset it. A change is adopted and
+    /// noted in the transcript.
+    pub(super) fn refresh_identifier(&self, session: &Session) -> String {
+        let Ok(store) = self.runtime.identity() else {
+            return session.identifier();
+        };
+        let current = store.identifier(&session.key);
+        let mut state = lock(&session.state);
+        if state.identifier != current {
+            state.identifier = current.clone();
+            state.seen = None;
+            state.transcript.note(&format!(
+                "The session was reset from another editor: the new identifier is {current}; earlier state is gone."
+            ));
+        }
+        current
+    }
+
     /// The session of a document under its current settings.
     pub(super) fn session_for(&self, uri: &str) -> Result<(Arc<Session>, Settings), String> {
         let (settings, folder) = {
             let config = lock(&self.config);
-            (
-                config.settings_for(uri),
-                config.folder_of(uri).map(|(_, p)| p.clone()),
-            )
+            // A document without a path (untitled) belongs to the (first) workspace folder.
+            let folder = match file_path(uri) {
+                Some(_) => config.folder_of(uri).map(|(_, p)| p.clone()),
+                None => config.folders.first().map(|(_, p)| p.clone()),
+            };
+            (config.settings_for(uri), folder)
         };
         let (key, label) = session_key(uri, &settings, folder.as_deref());
         Ok((self.session(&key, &label)?, settings))

@@ -4,3 +4,4 @@ pub mod fake_pool;
 pub mod lsp;
 pub mod misbehaving;
 pub mod tls;
+pub mod workspace;

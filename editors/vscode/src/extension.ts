@@ -641,7 +641,9 @@ class AzureSessions implements vscode.Disposable {
     for (const file of files.filter((f) => f.scheme === 'file')) {
       const result = (await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Uploading ${path.basename(file.fsPath)} to the Azure session…` },
-        () => this.executeServerCommand(SERVER_COMMANDS.uploadFile, { uri: file.toString() }),
+        // The session is the one of the document the user is in (or the first folder), never
+        // the uploaded file's own.
+        () => this.executeServerCommand(SERVER_COMMANDS.uploadFile, { uri: file.toString(), documentUri: this.sessionDocument() }),
       )) as { name?: string; size?: number } | undefined;
       if (result) {
         void vscode.window.showInformationMessage(

@@ -725,7 +725,9 @@ function M.upload(path, remote_name, bufnr, cb)
     notify('no such file: ' .. full, vim.log.levels.ERROR)
     return
   end
-  exec(client, bufnr, 'azure-sessions.uploadFile', { uri = file_uri(full), remoteName = remote_name }, function(err, result)
+  -- The session is the one of the buffer the user is in, never the uploaded file's own.
+  local args = { uri = file_uri(full), remoteName = remote_name, documentUri = vim.uri_from_bufnr(bufnr) }
+  exec(client, bufnr, 'azure-sessions.uploadFile', args, function(err, result)
     if not err and type(result) == 'table' then
       notify(('uploaded %s (%s bytes)'):format(tostring(result.name), tostring(result.size)))
     end
