@@ -259,3 +259,42 @@ async fn two_servers_save_big_outputs_to_different_files() {
         );
     }
 }
+
+/// F19: a transcript an editor reopens after a server restart is served (the folder's session
+/// exists again), and one that cannot exist any more says why instead of failing.
+#[tokio::test]
+async fn transcripts_reopen_after_a_restart() {
+    let ws = workspace();
+    let first = ws.start(local_with(json!({}))).await;
+    let uri = ws.uri("t.py");
+    first.open(&uri, "python", "print(1)\n").await;
+    let ran = first
+        .command("azure-sessions.run", run_all(&uri))
+        .await
+        .unwrap();
+    let output = ran["outputUri"].as_str().unwrap().to_owned();
+    drop(first);
+    let second = ws.start(local_with(json!({}))).await;
+    let text = second
+        .request("azure-sessions/output", json!({"uri": output}))
+        .await
+        .unwrap();
+    assert!(
+        text["text"]
+            .as_str()
+            .unwrap()
+            .contains("Session identifier"),
+        "{text}"
+    );
+    let gone = second
+        .request(
+            "azure-sessions/output",
+            json!({"uri": "azure-sessions://output/gone-12345678.log"}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        gone["text"].as_str().unwrap().contains("earlier run"),
+        "{gone}"
+    );
+}

@@ -147,10 +147,21 @@ where
 
 impl Backend {
     async fn output(&self, params: OutputParams) -> Result<OutputResult> {
-        self.inner
-            .transcript_text(&params.uri)
-            .map(|text| OutputResult { text })
-            .ok_or_else(|| invalid_params(format!("no output document {}", params.uri)))
+        if !params.uri.starts_with(&format!("{OUTPUT_SCHEME}:")) {
+            return Err(invalid_params(format!("no output document {}", params.uri)));
+        }
+        if let Some(text) = self.inner.transcript_text(&params.uri) {
+            return Ok(OutputResult { text });
+        }
+        // An editor may reopen a transcript after a restart: the folders' sessions (and so
+        // their transcripts) exist again once asked for.
+        self.inner.open_folder_sessions();
+        let text = self.inner.transcript_text(&params.uri).unwrap_or_else(|| {
+            "Azure session output\nThis transcript belongs to an earlier run of the language server; \
+             its runs are not kept across restarts. Run code to start a new transcript.\n"
+                .to_owned()
+        });
+        Ok(OutputResult { text })
     }
 
     async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {

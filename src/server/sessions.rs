@@ -250,6 +250,14 @@ impl Inner {
         }
     }
 
+    /// Creates the session of every workspace folder (a no-op for those that exist).
+    pub(super) fn open_folder_sessions(&self) {
+        let folders = lock(&self.config).folders.clone();
+        for (uri, _) in folders {
+            let _ = self.session_for(&uri);
+        }
+    }
+
     pub(super) fn transcript_text(&self, uri: &str) -> Option<String> {
         let sessions = lock(&self.sessions);
         let wanted = uri.trim_end_matches('/');

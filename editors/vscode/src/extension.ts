@@ -39,6 +39,8 @@ import {
   nextCellLine,
   redactSecrets,
   serverSettings,
+  statusAfterError,
+  transcriptToShow,
 } from './util';
 
 const SECTION = 'azureSessions';
@@ -430,7 +432,13 @@ class AzureSessions implements vscode.Disposable {
       const message = errorMessage(e);
       this.info(`${command} failed: ${message}`);
       if (isRun) {
-        this.statusBar.setError(message);
+        // A run the user cancelled is not an error: the server already said what happened.
+        const code = e instanceof ResponseError ? e.code : undefined;
+        if (statusAfterError(code) === 'idle') {
+          this.statusBar.setIdle(message);
+        } else {
+          this.statusBar.setError(message);
+        }
       }
       const serverShown =
         e instanceof ResponseError && e.code !== ErrorCodes.InvalidParams && e.code !== ErrorCodes.MethodNotFound;
@@ -570,13 +578,19 @@ class AzureSessions implements vscode.Disposable {
   }
 
   private async showOutput(): Promise<void> {
-    let uri = this.lastOutputUri;
+    // In a multi-root window each folder has its own session: show the one of the document the
+    // user is in (the transcript itself counts as none), else the one that changed last.
+    const active = vscode.window.activeTextEditor?.document.uri;
+    const info = active && active.scheme !== OUTPUT_SCHEME ? await this.fetchSessionInfo() : undefined;
+    const last = this.lastOutputUri ? this.transcripts.serverUri(this.lastOutputUri) : undefined;
+    const chosen = transcriptToShow(info?.outputUri, last);
+    let uri = chosen ? this.transcripts.remember(chosen) : undefined;
     if (!uri) {
-      const info = await this.fetchSessionInfo();
-      if (info?.outputUri) {
-        uri = this.transcripts.remember(info.outputUri);
-      } else if (info?.identifier) {
-        uri = this.transcripts.remember(`${OUTPUT_SCHEME}://output/${info.identifier}`);
+      const fallback = await this.fetchSessionInfo();
+      if (fallback?.outputUri) {
+        uri = this.transcripts.remember(fallback.outputUri);
+      } else if (fallback?.identifier) {
+        uri = this.transcripts.remember(`${OUTPUT_SCHEME}://output/${fallback.identifier}`);
       }
     }
     if (!uri) {
@@ -670,7 +684,9 @@ class AzureSessions implements vscode.Disposable {
     if (!picked) {
       return;
     }
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    // The folder of the document the user is in (multi-root), else the first.
+    const active = vscode.window.activeTextEditor?.document.uri;
+    const folder = (active && vscode.workspace.getWorkspaceFolder(active)?.uri) ?? vscode.workspace.workspaceFolders?.[0]?.uri;
     const target = await vscode.window.showSaveDialog({
       defaultUri: folder ? vscode.Uri.joinPath(folder, path.basename(picked.file.name)) : undefined,
       saveLabel: 'Download',

@@ -185,3 +185,19 @@ export function redactSecrets(text: string, secrets: Iterable<string>): string {
   }
   return out;
 }
+
+/** JSON-RPC RequestCancelled (LSP): the user stopped the run; not a failure to show as one. */
+export const REQUEST_CANCELLED = -32800;
+
+/** How the status bar should end a run that answered with an error of this code. */
+export function statusAfterError(code: number | undefined): 'idle' | 'error' {
+  return code === REQUEST_CANCELLED ? 'idle' : 'error';
+}
+
+/**
+ * The transcript to show: the session of the document the user is in (multi-root: each folder
+ * has its own), else the one that changed last.
+ */
+export function transcriptToShow(activeSessionOutput: string | undefined, lastChanged: string | undefined): string | undefined {
+  return activeSessionOutput ?? lastChanged;
+}

@@ -104,3 +104,15 @@ test('serverSettings carries the extension\'s endpointOrigin, never the workspac
   assert.deepEqual(u.serverSettings({ endpoint: 'local', endpointOrigin: 'workspace' }), { endpoint: 'local' });
   assert.deepEqual(u.serverSettings(undefined, 'user'), { endpointOrigin: 'user' });
 });
+
+test('a cancelled run leaves the status bar idle, other errors show as errors (review F19)', () => {
+  assert.equal(u.statusAfterError(-32800), 'idle');
+  assert.equal(u.statusAfterError(-32803), 'error');
+  assert.equal(u.statusAfterError(undefined), 'error');
+});
+
+test('Show Output opens the active document\'s session transcript, else the last one (review F19)', () => {
+  assert.equal(u.transcriptToShow('azure-sessions://output/b.log', 'azure-sessions://output/a.log'), 'azure-sessions://output/b.log');
+  assert.equal(u.transcriptToShow(undefined, 'azure-sessions://output/a.log'), 'azure-sessions://output/a.log');
+  assert.equal(u.transcriptToShow(undefined, undefined), undefined);
+});
