@@ -227,6 +227,28 @@ async fn pool_cli_attacks(env: &Env) -> Vec<Attack> {
         (mode != 0o600 || dir_mode != 0o700 || !holds || key.len() != 64)
             .then(|| "the key is not private".to_owned()),
     ));
+    // The language server, given only the endpoint, finds the key by port (its own user's file).
+    let mut vars = env.env();
+    vars.push(("XDG_RUNTIME_DIR", runtime.path().display().to_string()));
+    let lsp = Lsp::spawn(
+        &vars,
+        &env.logs.join("pool-key-by-port.log"),
+        init_params(
+            &[&env.folder],
+            json!({"azureSessions": {"endpoint": base, "prewarm": false}}),
+        ),
+    )
+    .await;
+    let uri = file_uri(&env.folder.join("keyed.py"));
+    lsp.open(&uri, "python", "print('with the key')\n").await;
+    let ran = lsp.command("azure-sessions.run", json!({"uri": uri})).await;
+    rows.push(Attack::new(
+        "control: the language server pointed at `pool`'s http://127.0.0.1:PORT, no key setting",
+        summary(&ran),
+        "the key is found by port and the run succeeds",
+        (!matches!(&ran, Ok(o) if o["stdout"] == "with the key\n"))
+            .then(|| "the server did not find the pool's key".to_owned()),
+    ));
     let _ = child.kill().await;
     rows
 }
