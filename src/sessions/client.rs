@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 
 use super::error::{AzureErrorBody, SessionsError, snippet};
-use super::response::{self, Execution, RemoteFile, SessionDescription};
+use super::response::{self, Execution};
 use super::retry;
 use super::{Api, ExecuteRequest, PoolTarget};
 use crate::auth::Credentials;
@@ -56,28 +56,28 @@ pub struct RetryNotice {
 pub type Progress<'a> = &'a (dyn Fn(RetryNotice) + Send + Sync);
 
 /// A finished HTTP exchange.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
     /// The body was larger than the limit: `body` holds its start only.
-    truncated: bool,
+    pub(super) truncated: bool,
 }
 
 /// How long one call may retry and take, and how much of its answer is read.
 #[derive(Clone, Copy)]
-struct Limits {
+pub(super) struct Limits {
     /// How long to keep retrying while the pool is not ready.
-    budget: Duration,
+    pub(super) budget: Duration,
     /// The HTTP timeout of one attempt.
-    timeout: Duration,
+    pub(super) timeout: Duration,
     /// The largest answer read; the rest is cut.
-    bytes: usize,
+    pub(super) bytes: usize,
 }
 
 impl Limits {
     /// File and session calls.
-    fn short(bytes: usize) -> Limits {
+    pub(super) fn short(bytes: usize) -> Limits {
         Limits {
             budget: Duration::from_secs(30),
             timeout: SHORT_CALL_TIMEOUT,
@@ -87,12 +87,12 @@ impl Limits {
 }
 
 /// Downloads may be as large as an upload (128 MB); other answers are small or capped.
-const MAX_DOWNLOAD_BYTES: usize = 130 << 20;
+pub(super) const MAX_DOWNLOAD_BYTES: usize = 130 << 20;
 
 #[derive(Clone)]
 pub struct SessionsClient {
-    http: reqwest::Client,
-    max_response_bytes: usize,
+    pub(super) http: reqwest::Client,
+    pub(super) max_response_bytes: usize,
 }
 
 impl SessionsClient {
@@ -175,167 +175,8 @@ impl SessionsClient {
         }
     }
 
-    /// Uploads bytes as a file of the session (`/mnt/data`).
-    pub async fn upload_file(
-        &self,
-        pool: &PoolTarget,
-        credentials: &Credentials,
-        identifier: &str,
-        name: &str,
-        content: Bytes,
-    ) -> Result<RemoteFile, SessionsError> {
-        let url = match pool.api {
-            Api::Executions => pool.url(&["files"], pool.api_version.as_deref(), Some(identifier)),
-            Api::Legacy => pool.url(
-                &["files", "upload"],
-                pool.api_version.as_deref(),
-                Some(identifier),
-            ),
-            Api::Custom => return Err(no_files_api()),
-        };
-        let answer = self
-            .send(
-                &url,
-                credentials,
-                Limits::short(self.max_response_bytes),
-                &|_| {},
-                &|| {
-                    let part =
-                        reqwest::multipart::Part::stream(reqwest::Body::from(content.clone()))
-                            .file_name(name.to_owned())
-                            .mime_str("application/octet-stream")
-                            .expect("a valid MIME type");
-                    self.http
-                        .post(url.clone())
-                        .multipart(reqwest::multipart::Form::new().part("file", part))
-                },
-            )
-            .await?;
-        if !answer.status.is_success() {
-            return Err(self.error_for(pool, &url, &answer));
-        }
-        let mut file = response::parse_uploaded_file(&answer.body)
-            .map_err(SessionsError::MalformedResponse)?;
-        if file.size.is_none() {
-            file.size = Some(content.len() as u64);
-        }
-        Ok(file)
-    }
-
-    pub async fn list_files(
-        &self,
-        pool: &PoolTarget,
-        credentials: &Credentials,
-        identifier: &str,
-    ) -> Result<Vec<RemoteFile>, SessionsError> {
-        if pool.api == Api::Custom {
-            return Err(no_files_api());
-        }
-        let url = pool.url(&["files"], pool.api_version.as_deref(), Some(identifier));
-        let answer = self
-            .simple(credentials, Method::GET, &url, self.max_response_bytes)
-            .await?;
-        if !answer.status.is_success() {
-            return Err(self.error_for(pool, &url, &answer));
-        }
-        response::parse_file_list(&answer.body).map_err(SessionsError::MalformedResponse)
-    }
-
-    pub async fn download_file(
-        &self,
-        pool: &PoolTarget,
-        credentials: &Credentials,
-        identifier: &str,
-        name: &str,
-    ) -> Result<Bytes, SessionsError> {
-        let url = match pool.api {
-            Api::Executions => pool.url(
-                &["files", name, "content"],
-                pool.api_version.as_deref(),
-                Some(identifier),
-            ),
-            Api::Legacy => pool.url(
-                &["files", "content", name],
-                pool.api_version.as_deref(),
-                Some(identifier),
-            ),
-            Api::Custom => return Err(no_files_api()),
-        };
-        let answer = self
-            .simple(
-                credentials,
-                Method::GET,
-                &url,
-                MAX_DOWNLOAD_BYTES.max(self.max_response_bytes),
-            )
-            .await?;
-        if answer.status == StatusCode::NOT_FOUND {
-            return Err(SessionsError::Http {
-                status: 404,
-                message: format!(
-                    "the session has no file named {name:?} (list the files to see what is there)"
-                ),
-            });
-        }
-        if !answer.status.is_success() {
-            return Err(self.error_for(pool, &url, &answer));
-        }
-        Ok(answer.body)
-    }
-
-    /// Deletes the session (its state and files). A session that is already gone is fine.
-    pub async fn delete_session(
-        &self,
-        pool: &PoolTarget,
-        credentials: &Credentials,
-        identifier: &str,
-    ) -> Result<(), SessionsError> {
-        let (method, url) = session_route(pool, identifier, "stopSession", Method::DELETE);
-        let answer = self
-            .simple(credentials, method, &url, self.max_response_bytes)
-            .await?;
-        if answer.status.is_success() || answer.status == StatusCode::NOT_FOUND {
-            return Ok(());
-        }
-        match self.error_for(pool, &url, &answer) {
-            SessionsError::BadRequest { code, .. } if code == "SessionWithIdentifierNotFound" => {
-                Ok(())
-            }
-            error => Err(error),
-        }
-    }
-
-    /// What the pool says about the session; `None` when it has no such session (yet).
-    pub async fn get_session(
-        &self,
-        pool: &PoolTarget,
-        credentials: &Credentials,
-        identifier: &str,
-    ) -> Result<Option<SessionDescription>, SessionsError> {
-        let (method, url) = session_route(pool, identifier, "getSession", Method::GET);
-        let answer = self
-            .simple(credentials, method, &url, self.max_response_bytes)
-            .await?;
-        if answer.status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !answer.status.is_success() {
-            return match self.error_for(pool, &url, &answer) {
-                SessionsError::BadRequest { code, .. }
-                    if code == "SessionWithIdentifierNotFound" =>
-                {
-                    Ok(None)
-                }
-                error => Err(error),
-            };
-        }
-        response::parse_session(&answer.body)
-            .map(Some)
-            .map_err(SessionsError::MalformedResponse)
-    }
-
     /// A short call without a body, with the usual retries. An answer over `limit` is an error.
-    async fn simple(
+    pub(super) async fn simple(
         &self,
         credentials: &Credentials,
         method: Method,
@@ -354,7 +195,7 @@ impl SessionsClient {
     }
 
     /// Sends a request built by `build` (called again for each attempt) and reads the answer.
-    async fn send(
+    pub(super) async fn send(
         &self,
         url: &Url,
         credentials: &Credentials,
@@ -484,7 +325,7 @@ impl SessionsClient {
     }
 
     /// Turns a non-success answer into an error that says what to do.
-    fn error_for(&self, pool: &PoolTarget, url: &Url, answer: &Answer) -> SessionsError {
+    pub(super) fn error_for(&self, pool: &PoolTarget, url: &Url, answer: &Answer) -> SessionsError {
         let header_code = answer
             .headers
             .get("x-ms-error-code")
@@ -530,43 +371,6 @@ impl SessionsClient {
             },
         }
     }
-}
-
-/// The api-version of `.management/*` routes of custom-container pools.
-const SESSION_STOP_VERSION: &str = "2025-10-02-preview";
-
-/// A session call: `{method} /session` on code-interpreter pools; on custom-container pools,
-/// whose other paths go to the container, `POST /.management/{action}`.
-fn session_route(
-    pool: &PoolTarget,
-    identifier: &str,
-    action: &str,
-    method: Method,
-) -> (Method, Url) {
-    match pool.api {
-        Api::Custom => (
-            Method::POST,
-            pool.url(
-                &[".management", action],
-                Some(SESSION_STOP_VERSION),
-                Some(identifier),
-            ),
-        ),
-        _ => (
-            method,
-            pool.url(
-                &["session"],
-                Some(pool.session_api_version()),
-                Some(identifier),
-            ),
-        ),
-    }
-}
-
-fn no_files_api() -> SessionsError {
-    SessionsError::Unsupported(
-        "file transfer needs the executions or legacy API; custom-container pools (azureSessions.api = \"custom\") have no standard files API".to_owned(),
-    )
 }
 
 fn execute_body(api: Api, request: &ExecuteRequest<'_>, wrapped: bool) -> Value {

@@ -3,10 +3,12 @@
 
 mod client;
 pub mod error;
+mod files;
 mod network;
 pub mod response;
 mod retry;
 mod salvage;
+mod session_calls;
 
 use std::net::IpAddr;
 use std::time::Duration;
