@@ -5,8 +5,11 @@
 // It is never packaged and never used unless pointed at explicitly.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 
 if (process.argv.includes('--version')) {
@@ -48,25 +51,58 @@ function cellRange(lines, line) {
 }
 
 let endpoint = 'local';
+let extraCaCertificates = []; // PEM files trusted for https pools besides Node's own roots
 let clientTokens = false; // initializationOptions.tokenProvider = "client": the editor provides tokens
 let cachedToken; // {token, expiresOn}: kept until five minutes before it expires, like the real server
 
-// A remote pool (http://127.0.0.1:PORT in the e2e test): POST {endpoint}/executions with the editor's token.
+function applySettings(section) {
+  if (!section || typeof section !== 'object') return;
+  if (typeof section.endpoint === 'string') endpoint = section.endpoint;
+  if (Array.isArray(section.extraCaCertificates)) extraCaCertificates = section.extraCaCertificates.filter((p) => typeof p === 'string');
+}
+
+const isLoopback = (host) => host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** POST a JSON body; https trusts the system roots and azureSessions.extraCaCertificates. */
+function post(url, headers, body) {
+  const secure = url.protocol === 'https:';
+  const options = { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) } };
+  if (secure) options.ca = [...tls.rootCertificates, ...extraCaCertificates.map((f) => fs.readFileSync(f, 'utf8'))];
+  return new Promise((resolve, reject) => {
+    const req = (secure ? https : http).request(url, options, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// A remote pool: POST {endpoint}/executions. Like the real server, the editor's token goes only over
+// https (https://localhost:PORT in the e2e test); plain http is for loopback only and gets no token.
 async function remoteRun(uri, code) {
   notify('azure-sessions/status', { uri, state: 'running', message: 'running' });
+  const url = new URL(`${endpoint.replace(/\/+$/, '')}/executions`);
+  url.searchParams.set('api-version', '2025-10-02-preview');
+  url.searchParams.set('identifier', 'fake-session');
+  const secure = url.protocol === 'https:';
+  if (!secure && !isLoopback(url.hostname)) {
+    const message = `azureSessions.endpoint ${url.protocol}//${url.host} is refused: plain http:// is allowed only to a loopback address`;
+    notify('azure-sessions/status', { uri, state: 'error', message });
+    throw Object.assign(new Error(message), { code: -32603 });
+  }
   const headers = { 'content-type': 'application/json' };
-  if (clientTokens) {
+  if (clientTokens && secure) {
     if (!cachedToken || cachedToken.expiresOn - 300 < Date.now() / 1000) {
       cachedToken = await request('azure-sessions/getAccessToken', { scopes: ['https://dynamicsessions.io/.default'] });
     }
     headers.authorization = `Bearer ${cachedToken.token}`;
   }
-  const url = new URL(`${endpoint.replace(/\/+$/, '')}/executions`);
-  url.searchParams.set('api-version', '2025-10-02-preview');
-  url.searchParams.set('identifier', 'fake-session');
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ code, codeInputType: 'Inline', executionType: 'Synchronous' }) });
-  if (!res.ok) throw new Error(`the pool answered ${res.status}`);
-  const body = await res.json();
+  const res = await post(url, headers, JSON.stringify({ code, codeInputType: 'Inline', executionType: 'Synchronous' }));
+  if (res.status < 200 || res.status > 299) throw new Error(`the pool answered ${res.status}`);
+  const body = JSON.parse(res.text);
   const r = body.result ?? {};
   const outcome = { status: body.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', result: r.executionResult ?? null, executionTimeMs: r.executionTimeInMilliseconds ?? null, outputUri: OUTPUT_URI };
   notify('textDocument/publishDiagnostics', { uri, diagnostics: [] });
@@ -129,6 +165,7 @@ function handle(msg) {
   switch (method) {
     case 'initialize':
       clientTokens = params.initializationOptions?.tokenProvider === 'client';
+      applySettings(params.initializationOptions?.azureSessions);
       return reply({
         capabilities: {
           textDocumentSync: 1,
@@ -140,10 +177,13 @@ function handle(msg) {
         serverInfo: { name: 'azure-sessions-lsp (fake)', version: '0.0.0' },
       });
     case 'initialized':
-      request('workspace/configuration', { items: [{ section: 'azureSessions' }] }).catch(() => {});
+      request('workspace/configuration', { items: [{ section: 'azureSessions' }] }).then(
+        (r) => applySettings(Array.isArray(r) ? r[0] : undefined),
+        () => {},
+      );
       return;
     case 'workspace/didChangeConfiguration':
-      endpoint = params.settings?.azureSessions?.endpoint ?? endpoint;
+      applySettings(params.settings?.azureSessions);
       return;
     case 'shutdown':
       return reply(null);

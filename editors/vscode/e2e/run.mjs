@@ -1,6 +1,8 @@
 // End-to-end test of the Azure Sessions extension in real VS Code: code-server (VS Code 1.100) with the
 // packaged VSIX installed, driven by headless Chromium through playwright-core, against the local pool;
-// then signIn = "vscode" against a fake remote pool, with a test authentication provider (e2e/fake-auth).
+// then signIn = "vscode" against a fake remote pool over https (a certificate from a throwaway CA made
+// here with openssl), with a test authentication provider (e2e/fake-auth), and a fake plain-http
+// loopback pool that must get no token.
 //
 //   node e2e/run.mjs --vsix PATH [--screenshot NAME.png] [--keep]
 //   node e2e/run.mjs --vsix PATH --capture-initialize OUT.json
@@ -14,8 +16,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -66,11 +70,54 @@ const dirs = {
   browser: path.join(tmp, 'browser'),
   workspace: path.join(tmp, 'workspace'),
   fakeAuth: path.join(tmp, 'fake-auth'),
+  xdgRuntime: path.join(tmp, 'xdg-runtime'),
+  tls: path.join(tmp, 'tls'),
 };
 const authCalls = path.join(tmp, 'auth-calls.json'); // written by the test authentication provider
 const capturedInit = path.join(tmp, 'initialize-params.json'); // written by e2e/capture-initialize.mjs
 for (const d of Object.values(dirs)) {
-  if (!d.endsWith('.yaml')) fs.mkdirSync(d, { recursive: true });
+  if (!d.endsWith('.yaml')) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+}
+
+// TLS for the fake remote pool of step 12: a throwaway CA, and a leaf for localhost/127.0.0.1 that it
+// signs (rustls refuses a self-signed leaf used as its own CA). The server trusts the CA only through
+// the machine-scoped azureSessions.extraCaCertificates (below).
+const tls = { ca: path.join(dirs.tls, 'ca.pem'), key: path.join(dirs.tls, 'localhost.key'), cert: path.join(dirs.tls, 'localhost.pem') };
+let tlsError = '';
+try {
+  const openssl = ['/usr/bin/openssl', 'openssl'].find((p) => !p.startsWith('/') || fs.existsSync(p));
+  const inTls = (file) => path.join(dirs.tls, file);
+  fs.writeFileSync(
+    inTls('openssl.cnf'),
+    [
+      '[req]',
+      'distinguished_name = dn',
+      'prompt = no',
+      '[dn]',
+      'CN = azure-sessions-lsp e2e throwaway CA',
+      '[ca]',
+      'basicConstraints = critical, CA:TRUE',
+      'keyUsage = critical, keyCertSign, cRLSign',
+      'subjectKeyIdentifier = hash',
+      '[leaf]',
+      'subjectAltName = DNS:localhost, IP:127.0.0.1',
+      'basicConstraints = critical, CA:FALSE',
+      'keyUsage = critical, digitalSignature',
+      'extendedKeyUsage = serverAuth',
+      'subjectKeyIdentifier = hash',
+      'authorityKeyIdentifier = keyid',
+      '',
+    ].join('\n'),
+  );
+  const run = (...a) => execFileSync(openssl, a, { cwd: dirs.tls, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run('req', '-config', inTls('openssl.cnf'), '-x509', ...ec, '-keyout', inTls('ca.key'), '-out', tls.ca, '-days', '2', '-extensions', 'ca');
+  run('req', '-config', inTls('openssl.cnf'), '-new', ...ec, '-keyout', tls.key, '-out', inTls('localhost.csr'), '-subj', '/CN=localhost');
+  const serial = `0x${crypto.randomBytes(8).toString('hex')}`;
+  run('x509', '-req', '-in', inTls('localhost.csr'), '-CA', tls.ca, '-CAkey', inTls('ca.key'), '-set_serial', serial, '-days', '2',
+    '-extfile', inTls('openssl.cnf'), '-extensions', 'leaf', '-out', tls.cert);
+} catch (e) {
+  tlsError = String(e.stderr || e.message).trim().split('\n').slice(-3).join(' ');
 }
 
 // The workspace: a Python file with a line, a cell and a failing cell; the local pool.
@@ -113,13 +160,18 @@ fs.writeFileSync(
       // Machine-scoped: read from user settings, and in code-server (a remote window) from
       // <user-data>/Machine/settings.json. Used only once signIn = "vscode" and a token is needed (step 12).
       'azureSessions.signInProvider': FAKE_AUTH_PROVIDER,
+      // Machine-scoped too: the CA of the fake https pool of step 12.
+      'azureSessions.extraCaCertificates': [tls.ca],
     },
     null,
     2,
   ),
 );
 fs.mkdirSync(path.join(dirs.userData, 'Machine'), { recursive: true });
-fs.writeFileSync(path.join(dirs.userData, 'Machine', 'settings.json'), JSON.stringify({ 'azureSessions.signInProvider': FAKE_AUTH_PROVIDER }, null, 2));
+fs.writeFileSync(
+  path.join(dirs.userData, 'Machine', 'settings.json'),
+  JSON.stringify({ 'azureSessions.signInProvider': FAKE_AUTH_PROVIDER, 'azureSessions.extraCaCertificates': [tls.ca] }, null, 2),
+);
 
 async function freePort() {
   return new Promise((resolve, reject) => {
@@ -140,8 +192,12 @@ const env = {
   XDG_DATA_HOME: dirs.xdgData,
   XDG_CACHE_HOME: dirs.xdgCache,
   XDG_STATE_HOME: dirs.xdgState,
+  // The server's private files and local-pool key files go here: nothing from another pool on this
+  // machine can give the plain-http pool of step 12 a key.
+  XDG_RUNTIME_DIR: dirs.xdgRuntime,
   AZS_E2E_AUTH_LOG: authCalls,
 };
+delete env.AZURE_SESSIONS_POOL_KEY;
 if (!process.env.AZURE_SESSIONS_LSP_PATH) delete env.AZURE_SESSIONS_LSP_PATH;
 if (captureOut) {
   env.AZURE_SESSIONS_LSP_PATH = path.join(here, 'capture-initialize.mjs');
@@ -151,18 +207,19 @@ const common = ['--config', dirs.config, '--user-data-dir', dirs.userData, '--ex
 
 let server; // code-server, in its own process group
 let context; // playwright browser context
-let pool; // the fake Azure pool of step 12
+const pools = []; // the fake pools of step 12
 
-// A fake remote pool: POST /executions succeeds with "signed in", everything else (GET /session …) is 404.
-// It records each request's method, path and Authorization header (in memory only).
-const poolRequests = [];
-function startFakePool() {
+// A fake pool: POST /executions succeeds with `stdout`, everything else (GET /session …) is 404. Over
+// https with the leaf certificate made above when `secure`, else plain http; on 127.0.0.1 either way.
+// It records each request's method, path and Authorization header in `requests` (in memory only).
+function startFakePool({ secure, stdout }) {
+  const requests = [];
   return new Promise((resolve, reject) => {
-    const srv = http.createServer((req, res) => {
+    const handler = (req, res) => {
       req.resume();
       req.on('end', () => {
         const url = new URL(req.url, 'http://127.0.0.1');
-        poolRequests.push({ method: req.method, path: url.pathname, authorization: req.headers.authorization ?? null });
+        requests.push({ method: req.method, path: url.pathname, authorization: req.headers.authorization ?? null });
         if (req.method === 'POST' && url.pathname === '/executions') {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(
@@ -171,7 +228,7 @@ function startFakePool() {
               identifier: 'i',
               executionType: 'Synchronous',
               status: 'Succeeded',
-              result: { stdout: 'signed in\n', stderr: '', executionResult: null, executionTimeInMilliseconds: 1 },
+              result: { stdout, stderr: '', executionResult: null, executionTimeInMilliseconds: 1 },
             }),
           );
         } else {
@@ -179,9 +236,11 @@ function startFakePool() {
           res.end(JSON.stringify({ error: { code: 'NotFound', message: `${req.method} ${url.pathname} is not here` } }));
         }
       });
-    });
+    };
+    const srv = secure ? https.createServer({ key: fs.readFileSync(tls.key), cert: fs.readFileSync(tls.cert) }, handler) : http.createServer(handler);
+    pools.push(srv);
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve(srv));
+    srv.listen(0, '127.0.0.1', () => resolve({ port: srv.address().port, requests }));
   });
 }
 const serverLog = path.join(tmp, 'code-server.log');
@@ -249,9 +308,9 @@ async function cleanup() {
     /* closed */
   }
   await stopServer();
-  if (pool) {
-    pool.closeAllConnections();
-    pool.close();
+  for (const srv of pools) {
+    srv.closeAllConnections();
+    srv.close();
   }
   if (keep) {
     console.log(`e2e: kept ${tmp}`);
@@ -305,6 +364,11 @@ async function main() {
       authDetail = String(e.stderr || e.stdout || e.message).trim().split('\n').slice(-3).join(' ');
     }
     check(`the test authentication provider "${FAKE_AUTH_PROVIDER}" (e2e/fake-auth) packages and installs`, authOk, authDetail);
+    check(
+      'openssl makes a throwaway CA and a certificate for localhost/127.0.0.1 that it signs (for the https pool of step 12)',
+      !tlsError && [tls.ca, tls.key, tls.cert].every((f) => fs.existsSync(f)),
+      tlsError,
+    );
   }
 
   // Start code-server.
@@ -577,29 +641,27 @@ async function main() {
   const keyOk = await waitFor(async () => count(await transcriptText(), 'line-run 42') > before, 30_000);
   check('Ctrl+Alt+Enter runs the current line', keyOk, `"line-run 42" ${before} time(s) before, ${count(await transcriptText(), 'line-run 42')} after`);
 
-  // 12. signIn = "vscode" against a (fake) remote pool: the token comes from VS Code's authentication API,
-  //     from the provider that the machine-scoped azureSessions.signInProvider names (user settings, above).
-  //     The workspace names another provider, which must be ignored. The LSP trace is verbose, so that it
-  //     would print the token if the extension did not redact it.
-  pool = await startFakePool();
-  const poolUrl = `http://127.0.0.1:${pool.address().port}`;
+  // 12. signIn = "vscode" against a (fake) remote pool over https: the token comes from VS Code's
+  //     authentication API, from the provider that the machine-scoped azureSessions.signInProvider names
+  //     (user and machine settings, above); the pool's certificate is trusted through the machine-scoped
+  //     azureSessions.extraCaCertificates. The workspace names another provider and a CA file that does
+  //     not exist, both of which must be ignored (a workspace cannot set machine-scoped settings). The
+  //     LSP trace is verbose, so that it would print the token if the extension did not redact it.
+  const pool = await startFakePool({ secure: true, stdout: 'signed in\n' });
+  const poolRequests = pool.requests;
+  const poolUrl = `https://localhost:${pool.port}`;
   await clearToasts();
-  fs.writeFileSync(
-    settingsFile,
-    JSON.stringify(
-      {
-        ...JSON.parse(saved),
-        'azureSessions.endpoint': poolUrl,
-        'azureSessions.auth': 'auto',
-        'azureSessions.signIn': 'vscode',
-        'azureSessions.prewarm': false,
-        'azureSessions.trace.server': 'verbose',
-        'azureSessions.signInProvider': 'a-workspace-must-not-choose-this',
-      },
-      null,
-      2,
-    ),
-  );
+  const remoteSettings = {
+    ...JSON.parse(saved),
+    'azureSessions.endpoint': poolUrl,
+    'azureSessions.auth': 'auto',
+    'azureSessions.signIn': 'vscode',
+    'azureSessions.prewarm': false,
+    'azureSessions.trace.server': 'verbose',
+    'azureSessions.signInProvider': 'a-workspace-must-not-choose-this',
+    'azureSessions.extraCaCertificates': [path.join(tmp, 'a-workspace-must-not-choose-this-ca.pem')],
+  };
+  fs.writeFileSync(settingsFile, JSON.stringify(remoteSettings, null, 2));
   await page.waitForTimeout(2500);
   // signIn stays "vscode" and VS Code ignores the workspace's signInProvider: no restart.
   const restartedForWorkspace = (await toast(/restarting the language server/i).count()) > 0;
@@ -646,6 +708,34 @@ async function main() {
     `createSession ×${calls.createSession.length}, getSessions for the pool's scope ×${scoped.length} (getSessions in all ×${calls.getSessions.length})`,
   );
 
+  // The same signIn = "vscode", now with a plain-http loopback endpoint (a second fake pool, which no
+  // local pool's key file names): tokens go only over https, so the run reaches it with no
+  // Authorization header, and the provider is not asked for a token again.
+  const plainPool = await startFakePool({ secure: false, stdout: 'plain http, no token\n' });
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...remoteSettings, 'azureSessions.endpoint': `http://127.0.0.1:${plainPool.port}` }, null, 2));
+  await page.waitForTimeout(2500);
+  await focusEditor();
+  await goToLine(1);
+  await runCommand('Run Selection/Line in Azure Session');
+  const plainExecutions = () => plainPool.requests.filter((r) => r.method === 'POST' && r.path === '/executions');
+  const plainShown = await waitFor(async () => plainExecutions().length >= 1 && (await transcriptText()).includes('plain http, no token'), 30_000);
+  let callsAfter = { getSessions: [], createSession: [] };
+  try {
+    callsAfter = JSON.parse(fs.readFileSync(authCalls, 'utf8'));
+  } catch {
+    /* the provider never ran */
+  }
+  const scopedAfter = callsAfter.getSessions.filter((s) => Array.isArray(s) && s.includes('https://dynamicsessions.io/.default'));
+  const plainAuth = [...new Set(plainPool.requests.map((r) => (r.authorization === null ? 'none' : r.authorization === bearer ? 'Bearer <the test token>' : 'another value')))];
+  check(
+    'with a plain http://127.0.0.1 endpoint the run reaches that pool with no Authorization header, and the provider is not asked again',
+    plainShown && plainExecutions().length === 1 && plainPool.requests.every((r) => r.authorization === null) &&
+      callsAfter.createSession.length === calls.createSession.length && scopedAfter.length === scoped.length,
+    `output shown: ${plainShown}; ${plainExecutions().length} execution(s), ${plainPool.requests.length} request(s) in all (${plainPool.requests.map((r) => `${r.method} ${r.path}`).join(', ') || 'none'}); ` +
+      `Authorization: ${plainAuth.join(', ') || 'no request'}; createSession ×${callsAfter.createSession.length} (×${calls.createSession.length} before), ` +
+      `getSessions for the pool's scope ×${scopedAfter.length} (×${scoped.length} before)`,
+  );
+
   // The token must be in no log (code-server's, the extension host's, the "Azure Sessions" output
   // channel's), no state file and not in the transcript. Not searched: the installed test provider
   // (its source holds the token) and its VSIX.
@@ -656,13 +746,24 @@ async function main() {
   let searched = 0;
   let traced = false;
   let redacted = false;
+  // Chromium and code-server keep writing while this runs: a file (or folder) that disappears between
+  // the listing and the read is skipped, since it can hold no token any more; any other error fails.
+  const gone = (f) => {
+    try {
+      return f();
+    } catch (e) {
+      if (e?.code === 'ENOENT') return undefined;
+      throw e;
+    }
+  };
   const search = (d) => {
-    for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
+    for (const e of gone(() => fs.readdirSync(d, { withFileTypes: true })) ?? []) {
       const p = path.join(d, e.name);
       if (notSearched.includes(p)) continue;
       if (e.isDirectory()) search(p);
-      else if (e.isFile() && fs.statSync(p).size < 64 * 1024 * 1024) {
-        const data = fs.readFileSync(p);
+      else if (e.isFile() && (gone(() => fs.statSync(p).size) ?? Infinity) < 64 * 1024 * 1024) {
+        const data = gone(() => fs.readFileSync(p));
+        if (data === undefined) continue;
         searched++;
         if (data.includes(needle)) leaks.push(path.relative(tmp, p));
         if (/Azure Sessions\.log$/.test(e.name)) {
