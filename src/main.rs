@@ -258,10 +258,13 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         cold_start_budget: Duration::from_secs(args.cold_start_timeout_seconds.min(600)),
     };
     let on_retry = |notice: azure_sessions_lsp::sessions::RetryNotice| {
-        eprintln!(
-            "azure-sessions-lsp: waiting for the session container ({}, {:.0?} so far)",
-            notice.reason, notice.waited
-        );
+        // A long-running execution is polled quietly; only container waits are worth a line.
+        if !notice.polling {
+            eprintln!(
+                "azure-sessions-lsp: waiting for the session container ({}, {:.0?} so far)",
+                notice.reason, notice.waited
+            );
+        }
     };
     let outcome = client
         .execute(&target, &credentials, &request, &on_retry)

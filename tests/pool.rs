@@ -73,7 +73,8 @@ impl Pool {
         let response = self
             .post_json(self.url("/executions", Some(API), Some(id)), body)
             .await;
-        assert_eq!(response.status(), 200);
+        // Azure's recorded answer to a synchronous run: 202 with the final result.
+        assert_eq!(response.status(), 202);
         response.json().await.expect("json")
     }
 
@@ -153,6 +154,54 @@ async fn state_persists_within_a_session_and_not_across_sessions() {
 }
 
 #[tokio::test]
+async fn asynchronous_executions_are_long_running_operations() {
+    let p = python().await;
+    let started = p
+        .http
+        .post(p.url("/executions", Some(API), Some("async-1")))
+        .header("operation-id", "op-async-7")
+        .json(&json!({"executionType": "Asynchronous", "code": "import time\ntime.sleep(0.5)\nprint('slow')"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(started.status(), 202);
+    assert_eq!(started.headers()["operation-id"], "op-async-7");
+    let location = started.headers()["operation-location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let v: Value = started.json().await.expect("json");
+    assert_eq!(v["status"], "Running");
+    let id = v["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("/executions/{id}?api-version={API}&identifier=async-1")
+    );
+    let poll = || async {
+        let r = p
+            .http
+            .get(format!("{}{location}", p.pool.endpoint()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()
+    };
+    assert_eq!(poll().await["status"], "Running");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let done = loop {
+        let now = poll().await;
+        if now["status"] != "Running" || Instant::now() > deadline {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert_eq!(done["result"]["stdout"], "slow\n");
+    p.pool.shutdown().await;
+}
+
+#[tokio::test]
 async fn final_expression_is_the_result() {
     let p = python().await;
     assert_eq!(
@@ -165,7 +214,8 @@ async fn final_expression_is_the_result() {
     );
     assert_eq!(
         p.exec("results", "None").await["result"]["executionResult"],
-        Value::Null
+        "",
+        "no value is \"\" on the executions API, as recorded"
     );
     assert_eq!(
         p.exec("results", "y = 3").await["result"]["executionResult"],
@@ -335,29 +385,51 @@ async fn legacy_code_execute_has_azures_shape() {
 }
 
 #[tokio::test]
-async fn executions_accept_flat_and_wrapped_bodies_and_set_headers() {
+async fn executions_accept_flat_and_wrapped_bodies_and_answer_like_the_recordings() {
     let p = python().await;
     let flat = p
         .http
         .post(p.url("/executions", Some(API), Some("bodies")))
-        .header("operation-id", "op-123")
-        .json(&json!({"code": "1"}))
+        .json(&json!({"codeInputType": "inline", "executionType": "synchronous", "code": "print('Hello world')", "timeoutInSeconds": 60}))
         .send()
         .await
         .expect("request");
-    assert_eq!(flat.status(), 200);
-    assert_eq!(flat.headers()["operation-id"], "op-123");
-    assert!(flat.headers().contains_key("x-ms-session-guid"));
-    let location = flat.headers()["operation-location"]
-        .to_str()
-        .expect("ascii")
-        .to_string();
-    let v: Value = flat.json().await.expect("json");
-    let id = v["id"].as_str().expect("id");
-    assert_eq!(
-        location,
-        format!("/executions/{id}?api-version={API}&identifier=bodies")
+    // As recorded (R2-R4): 202 with the final result, no Operation-Location or operation-id,
+    // the timing headers in decimal milliseconds, a session GUID, `$id` markers, the request's
+    // casing echoed, and "" for no value.
+    assert_eq!(flat.status(), 202);
+    let headers = flat.headers().clone();
+    assert!(!headers.contains_key("operation-location"));
+    assert!(!headers.contains_key("operation-id"));
+    let guid = headers["x-ms-session-guid"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&guid).is_ok(), "{guid}");
+    for name in [
+        "x-ms-overall-execution-time",
+        "x-ms-allocation-time",
+        "x-ms-preparation-time",
+    ] {
+        let value = headers[name].to_str().unwrap();
+        assert!(
+            value.parse::<f64>().is_ok() && value.contains('.'),
+            "{name}: {value}"
+        );
+    }
+    assert!(
+        headers["x-ms-container-execution-duration"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
     );
+    let v: Value = flat.json().await.expect("json");
+    assert_eq!(v["$id"], "1");
+    assert_eq!(v["result"]["$id"], "2");
+    assert_eq!(v["executionType"], "synchronous");
+    assert_eq!(v["status"], "Succeeded");
+    assert_eq!(v["result"]["stdout"], "Hello world\n");
+    assert_eq!(v["result"]["executionResult"], "");
+    let id = v["id"].as_str().expect("id").to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok());
 
     let wrapped = p
         .exec_with("bodies", json!({"properties": {"code": "2"}}))
@@ -370,7 +442,7 @@ async fn executions_accept_flat_and_wrapped_bodies_and_set_headers() {
         .await;
     assert_eq!(record.status(), 200);
     let record: Value = record.json().await.expect("json");
-    assert_eq!(record["result"]["executionResult"], 1);
+    assert_eq!(record["result"]["stdout"], "Hello world\n");
     let unknown = p.get("/executions/nope", Some(API), Some("bodies")).await;
     assert_eq!(unknown.status(), 404);
     assert!(unknown.headers().contains_key("x-ms-error-code"));

@@ -178,6 +178,8 @@ fn timestamp(at: OffsetDateTime) -> String {
 /// The fields of an execution request, flat or wrapped in `properties`.
 struct ExecBody {
     code: String,
+    /// As the request wrote it (`synchronous`, `Synchronous`, `Asynchronous`); echoed back.
+    execution_type: String,
     stdin: Option<String>,
     timeout: Option<f64>,
     output_max: Option<f64>,
@@ -230,6 +232,10 @@ fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<ExecBody, PoolError
     };
     Ok(ExecBody {
         code,
+        execution_type: field("executionType")
+            .and_then(Value::as_str)
+            .unwrap_or("Synchronous")
+            .to_owned(),
         stdin: field("stdin").and_then(Value::as_str).map(str::to_string),
         timeout: number(field("timeoutInSeconds")),
         output_max: number(field("outputStreamsMaxLength")),
@@ -268,7 +274,10 @@ fn millis(outcome: &Outcome) -> u64 {
     u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// `POST /executions` (2024-10-02-preview and later). Asynchronous requests run synchronously too.
+/// `POST /executions` (2024-10-02-preview and later), answered as the service's recordings show:
+/// a synchronous run gets 202 with its final result in the body and no `Operation-Location`; an
+/// asynchronous one gets 202 `Running` with `Operation-Location` and `operation-id`, and its
+/// record at `GET /executions/{id}` says `Running` until it ends.
 async fn executions(
     State(app): State<AppState>,
     uri: Uri,
@@ -276,45 +285,101 @@ async fn executions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PoolError> {
     let req = Request::new(&uri).with_api_version()?;
-    let identifier = req.identifier()?;
+    let identifier = req.identifier()?.to_owned();
     let body = parse_body(body)?;
-    let (session, outcome) = app.run(identifier, app.settings.language, &body).await?;
-
     let id = uuid::Uuid::new_v4().to_string();
+    if body.execution_type.eq_ignore_ascii_case("asynchronous") {
+        let session = app.registry.get_or_create(&identifier)?;
+        session.record_execution(
+            id.clone(),
+            json!({
+                "$id": "1", "id": id, "identifier": identifier,
+                "executionType": body.execution_type, "status": "Running",
+            }),
+        );
+        let (runner, run_id, run_identifier) = (app.clone(), id.clone(), identifier.clone());
+        tokio::spawn(async move {
+            if let Ok((session, outcome)) = runner
+                .run(&run_identifier, runner.settings.language, &body)
+                .await
+            {
+                let (resource, _) = execution_resource(&run_id, &run_identifier, &body, &outcome);
+                session.record_execution(run_id, resource);
+            }
+        });
+        let location = format!(
+            "/executions/{id}?api-version={}&identifier={}",
+            percent_encode(req.api_version()),
+            percent_encode(&identifier)
+        );
+        let operation_id = headers
+            .get("operation-id")
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_else(|| header_value(&id));
+        let running = json!({"$id": "1", "id": id, "identifier": identifier, "executionType": "Asynchronous", "status": "Running"});
+        let mut response = (StatusCode::ACCEPTED, axum::Json(running)).into_response();
+        let h = response.headers_mut();
+        h.insert("operation-id", operation_id);
+        h.insert("Operation-Location", header_value(&location));
+        return Ok(response);
+    }
+    let (session, outcome) = app.run(&identifier, app.settings.language, &body).await?;
+    let (resource, timing) = execution_resource(&id, &identifier, &body, &outcome);
+    session.record_execution(id.clone(), resource.clone());
+    let mut response = (StatusCode::ACCEPTED, axum::Json(resource)).into_response();
+    let h = response.headers_mut();
+    h.insert("x-ms-session-guid", header_value(&session.guid.to_string()));
+    for (name, value) in timing {
+        h.insert(name, header_value(&value));
+    }
+    Ok(response)
+}
+
+/// The execution resource of a finished run (`$id` markers, the request's casing echoed, `""`
+/// for no value) and the timing headers Azure sends with it (decimal milliseconds).
+fn execution_resource(
+    id: &str,
+    identifier: &str,
+    body: &ExecBody,
+    outcome: &Outcome,
+) -> (Value, Vec<(&'static str, String)>) {
     let max = match body.output_max {
         Some(n) if n.is_finite() && n > 0.0 => n as usize,
         _ => DEFAULT_OUTPUT_STREAMS_MAX_LENGTH,
     };
+    let result = match &outcome.result {
+        Value::Null => Value::String(String::new()),
+        other => other.clone(),
+    };
     let resource = json!({
+        "$id": "1",
         "id": id,
         "identifier": identifier,
-        "executionType": "Synchronous",
+        "executionType": body.execution_type,
         "status": if outcome.ok { "Succeeded" } else { "Failed" },
         "result": {
+            "$id": "2",
             "stdout": truncate_chars(&outcome.stdout, max),
             "stderr": truncate_chars(&outcome.stderr, max),
-            "executionResult": outcome.result,
-            "executionTimeInMilliseconds": millis(&outcome),
+            "executionResult": result,
+            "executionTimeInMilliseconds": millis(outcome),
         },
     });
-    session.record_execution(id.clone(), resource.clone());
-
-    let operation_id = headers
-        .get("operation-id")
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .unwrap_or_else(|| header_value(&id));
-    let location = format!(
-        "/executions/{id}?api-version={}&identifier={}",
-        percent_encode(req.api_version()),
-        percent_encode(identifier)
-    );
-    let mut response = axum::Json(resource).into_response();
-    let h = response.headers_mut();
-    h.insert("operation-id", operation_id);
-    h.insert("Operation-Location", header_value(&location));
-    h.insert("x-ms-session-guid", header_value(&session.guid.to_string()));
-    Ok(response)
+    let ms = outcome.elapsed.as_secs_f64() * 1000.0;
+    let timing = vec![
+        ("x-ms-allocation-retries", "0".to_owned()),
+        ("x-ms-allocation-time", format!("{:.4}", 0.0)),
+        ("x-ms-preparation-time", format!("{:.4}", 0.0)),
+        (
+            "x-ms-container-execution-duration",
+            millis(outcome).to_string(),
+        ),
+        ("x-ms-execution-request-time", millis(outcome).to_string()),
+        ("x-ms-overall-execution-time", format!("{ms:.4}")),
+        ("x-ms-total-execution-service-time", format!("{ms:.4}")),
+    ];
+    (resource, timing)
 }
 
 fn header_value(s: &str) -> HeaderValue {

@@ -167,8 +167,13 @@ impl Session {
         })
     }
 
+    /// Keeps (or, for a long-running execution that ended, replaces) an execution's record.
     pub fn record_execution(&self, id: String, resource: Value) {
         let mut state = lock(&self.state);
+        if let Some(known) = state.executions.iter_mut().find(|(known, _)| *known == id) {
+            known.1 = resource;
+            return;
+        }
         if state.executions.len() >= KEPT_EXECUTIONS {
             state.executions.pop_front();
         }

@@ -297,10 +297,14 @@ impl Inner {
             tokio::select! {
                 result = &mut call => break result,
                 Some(notice) = notices.recv() => {
-                    let message = format!(
-                        "Waiting for the session container to start ({}, {:.0?} so far)",
-                        notice.reason, notice.waited
-                    );
+                    let message = if notice.polling {
+                        format!("Running in the session ({}, {:.0?} so far)", notice.reason, notice.waited)
+                    } else {
+                        format!(
+                            "Waiting for the session container to start ({}, {:.0?} so far)",
+                            notice.reason, notice.waited
+                        )
+                    };
                     if let Some(progress) = progress {
                         progress.report(message.clone());
                     }

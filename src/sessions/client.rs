@@ -25,7 +25,7 @@ pub const USER_AGENT: &str = concat!(
 const OUTPUT_STREAMS_MAX_LENGTH: u64 = 1 << 20;
 /// The HTTP timeout is the execution timeout plus a margin for the network and the pool:
 /// 5 s plus an eighth of the timeout, at most 30 s (Azure itself stops code at 220 s).
-fn http_timeout(execution: Duration) -> Duration {
+pub(super) fn http_timeout(execution: Duration) -> Duration {
     execution + (Duration::from_secs(5) + execution / 8).min(Duration::from_secs(30))
 }
 /// File and session calls are short.
@@ -51,6 +51,9 @@ pub struct RetryNotice {
     pub reason: String,
     pub waited: Duration,
     pub next_in: Duration,
+    /// The run has started and the pool reports it running (a long-running execution): the
+    /// wait is for the code, not for a container.
+    pub polling: bool,
 }
 
 pub type Progress<'a> = &'a (dyn Fn(RetryNotice) + Send + Sync);
@@ -160,7 +163,19 @@ impl SessionsClient {
                     .unwrap_or(Err(SessionsError::ResponseTooLarge { limit }));
             }
             if answer.status.is_success() {
-                return parse_off_thread(answer.body).await;
+                let execution = parse_off_thread(answer.body).await?;
+                if response::is_pending(&execution.raw_status) {
+                    return self
+                        .poll_execution(
+                            pool,
+                            credentials,
+                            request,
+                            (execution, answer.headers),
+                            progress,
+                        )
+                        .await;
+                }
+                return Ok(execution);
             }
             let error = self.error_for(pool, &url, &answer);
             // The flat body is the spec's; some pools want it wrapped. That 400 means nothing ran.
@@ -276,6 +291,7 @@ impl SessionsClient {
                 reason,
                 waited: started.elapsed(),
                 next_in: wait,
+                polling: false,
             });
             tokio::time::sleep(wait).await;
         }
@@ -409,7 +425,7 @@ fn execute_body(api: Api, request: &ExecuteRequest<'_>, wrapped: bool) -> Value 
 
 /// Parses an execution answer; a large one on the blocking pool, so that parsing megabytes
 /// never stalls the thread that serves the editor.
-async fn parse_off_thread(body: Bytes) -> Result<Execution, SessionsError> {
+pub(super) async fn parse_off_thread(body: Bytes) -> Result<Execution, SessionsError> {
     const INLINE_LIMIT: usize = 256 << 10;
     let parsed = if body.len() <= INLINE_LIMIT {
         response::parse_execution(&body)

@@ -5,6 +5,7 @@ mod client;
 pub mod error;
 mod files;
 mod network;
+mod polling;
 pub mod response;
 mod retry;
 mod salvage;
@@ -141,7 +142,12 @@ impl PoolTarget {
     }
 
     /// `{endpoint}/{segments…}?api-version=…&identifier=…`, every part percent-encoded.
-    fn url(&self, segments: &[&str], api_version: Option<&str>, identifier: Option<&str>) -> Url {
+    pub(super) fn url(
+        &self,
+        segments: &[&str],
+        api_version: Option<&str>,
+        identifier: Option<&str>,
+    ) -> Url {
         let mut url = self.endpoint.clone();
         url.set_query(None);
         url.set_fragment(None);

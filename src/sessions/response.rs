@@ -26,6 +26,8 @@ impl ExecutionStatus {
 /// One finished execution, whatever API produced it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Execution {
+    /// The execution's id (`executions` API), used to poll a long-running one.
+    pub id: Option<String>,
     pub status: ExecutionStatus,
     /// The status exactly as the pool wrote it (`Success`, `Succeeded`, `0`, `Failed`, …).
     pub raw_status: String,
@@ -48,6 +50,12 @@ pub fn map_status(raw: &str) -> ExecutionStatus {
     }
 }
 
+/// `Running` and `NotStarted` (a long-running execution) are not final: the client polls.
+pub fn is_pending(raw_status: &str) -> bool {
+    let raw = raw_status.trim();
+    raw.eq_ignore_ascii_case("running") || raw.eq_ignore_ascii_case("notstarted")
+}
+
 /// Reads an execution from a response body.
 pub fn parse_execution(body: &[u8]) -> Result<Execution, String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
@@ -66,6 +74,7 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
         Value::Object(map) => map,
         other => return Err(format!("expected a JSON object, got {}", kind_of(&other))),
     };
+    let id = top.get("id").and_then(Value::as_str).map(str::to_owned);
     // Legacy responses wrap everything in `properties`.
     let mut props = match top.remove("properties") {
         Some(Value::Object(inner)) => inner,
@@ -85,6 +94,7 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
             .or(code)
             .unwrap_or_else(|| "0".to_owned());
         return Ok(Execution {
+            id,
             status: map_status(&raw_status),
             raw_status,
             stdout: take_text(&mut run, "stdout"),
@@ -102,11 +112,16 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
             // A custom adapter that answered 200 without any status ran the code.
             "Succeeded".to_owned()
         });
-    let error_message = props
-        .get("error")
-        .and_then(|e| e.get("message"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    // The spec's `error` is an ErrorResponse (`{"error":{"code","message"}}`) one level deeper
+    // than some pools write it: read both.
+    let error_message = props.get("error").and_then(|e| {
+        let inner = e.get("error").filter(|i| i.is_object()).unwrap_or(e);
+        let message = inner.get("message").and_then(Value::as_str)?;
+        Some(match inner.get("code").and_then(Value::as_str) {
+            Some(code) if !message.contains(code) => format!("{code}: {message}"),
+            _ => message.to_owned(),
+        })
+    });
     let outer_time = props.get("executionTimeInMilliseconds").and_then(as_millis);
 
     // The executions API nests the output in a `result` object; older shapes keep it flat.
@@ -128,8 +143,15 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
         // `error` may be set on a 200 in the spec; live pools put the text in stderr.
         stderr = message;
     }
+    let canceled = ["canceled", "cancelled"]
+        .iter()
+        .any(|c| raw_status.trim().eq_ignore_ascii_case(c));
+    if stderr.is_empty() && canceled {
+        stderr = "The pool cancelled the execution (status Canceled).".to_owned();
+    }
 
     Ok(Execution {
+        id,
         status: map_status(&raw_status),
         raw_status,
         stdout: take_text(&mut out, "stdout"),
