@@ -64,8 +64,6 @@ fn run_prints_stdout_stderr_and_result_with_exit_codes() {
             "local",
             "--language",
             "javascript",
-            "--stdin",
-            "ignored",
             "-",
         ],
         "console.log('js'); 1 + 1",
@@ -78,9 +76,9 @@ fn run_prints_stdout_stderr_and_result_with_exit_codes() {
 fn run_reads_a_file_and_uses_environment_settings() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("s.py");
-    std::fs::write(&script, "print(input())\n").unwrap();
+    std::fs::write(&script, "print('from a file')\n").unwrap();
     let output = bin()
-        .args(["run", "--stdin", "typed", script.to_str().unwrap()])
+        .args(["run", script.to_str().unwrap()])
         .env("AZURE_SESSIONS_ENDPOINT", "local")
         .output()
         .unwrap();
@@ -90,7 +88,32 @@ fn run_reads_a_file_and_uses_environment_settings() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "typed\n");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "from a file\n");
+}
+
+/// Python and Node pools refuse stdin (it is for Shell and custom pools): the run fails before
+/// any request, saying why.
+#[test]
+fn stdin_to_a_python_pool_fails_before_any_request() {
+    let output = bin()
+        .args([
+            "run",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--stdin",
+            "typed",
+            "-",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("stdin is taken only by Shell"), "{stderr}");
+    assert!(
+        !stderr.contains("could not reach"),
+        "no request was made: {stderr}"
+    );
 }
 
 #[test]

@@ -171,7 +171,7 @@ async fn custom_container_request_is_exact() {
     assert_eq!(sent.raw_query, "identifier=ws-1234%26x+y");
     assert_eq!(
         sent.json(),
-        json!({"properties": {"code": "print('ok')", "stdin": "line\n"}})
+        json!({"properties": {"code": "print('ok')", "stdin": "line\n", "language": "python", "timeoutInSeconds": 5}})
     );
 }
 

@@ -861,13 +861,22 @@ async fn stdin_feeds_input_and_is_eof_without_it() {
     assert_eq!(eof["status"], "Failed");
     assert!(stderr(&eof).contains("EOFError"), "{eof}");
 
-    let executions = p
-        .exec_with(
-            "stdin-1",
-            json!({"code": "import sys\nsys.stdin.read()", "stdin": "all of it"}),
-        )
-        .await;
-    assert_eq!(executions["result"]["executionResult"], "all of it");
+    // Like Azure, a Python (or Node) pool refuses stdin on its own APIs: it is a Shell-pool field.
+    for path in ["/executions", "/code/execute"] {
+        let version = if path == "/executions" { API } else { LEGACY };
+        let refused = p
+            .post_json(
+                p.url(path, Some(version), Some("stdin-1")),
+                json!({"code": "import sys\nsys.stdin.read()", "stdin": "all of it"}),
+            )
+            .await;
+        assert_eq!(refused.status(), 400, "{path}");
+        let e: Value = refused.json().await.expect("json");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains("Shell"),
+            "{e}"
+        );
+    }
 
     // Output of child processes is captured too, in order.
     let child = p
@@ -1043,13 +1052,16 @@ async fn node_state_results_and_errors() {
 
     // stdin arrives as process.stdin.
     let read = "new Promise((done) => { let s = ''; process.stdin.on('data', (d) => (s += d)); process.stdin.on('end', () => done(s.trim())); })";
-    let with_stdin = p
-        .exec_with("node-1", json!({"code": read, "stdin": "from stdin\n"}))
-        .await;
-    assert_eq!(
-        with_stdin["result"]["executionResult"], "from stdin",
-        "{with_stdin}"
-    );
+    let with_stdin: Value = p
+        .post_json(
+            p.url("/javascript/execute", None, Some("node-1")),
+            json!({"properties": {"code": read, "stdin": "from stdin\n"}}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(with_stdin["result"], "from stdin", "{with_stdin}");
     assert_eq!(
         p.exec("node-1", read).await["result"]["executionResult"],
         ""

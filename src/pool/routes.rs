@@ -287,6 +287,7 @@ async fn executions(
     let req = Request::new(&uri).with_api_version()?;
     let identifier = req.identifier()?.to_owned();
     let body = parse_body(body)?;
+    refuse_stdin(&body)?;
     let id = uuid::Uuid::new_v4().to_string();
     if body.execution_type.eq_ignore_ascii_case("asynchronous") {
         let session = app.registry.get_or_create(&identifier)?;
@@ -334,6 +335,16 @@ async fn executions(
         h.insert(name, header_value(&value));
     }
     Ok(response)
+}
+
+/// Python and Node pools refuse `stdin`, as Azure's do: the spec makes it a Shell-pool field.
+fn refuse_stdin(body: &ExecBody) -> Result<(), PoolError> {
+    match &body.stdin {
+        Some(_) => Err(PoolError::validation(
+            "stdin is only available for a Shell typed session pool.",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The execution resource of a finished run (`$id` markers, the request's casing echoed, `""`
@@ -418,6 +429,7 @@ async fn legacy_execute(
     let req = Request::new(&uri).with_api_version()?;
     let identifier = req.identifier()?;
     let body = parse_body(body)?;
+    refuse_stdin(&body)?;
     let (_, outcome) = app.run(identifier, app.settings.language, &body).await?;
     Ok(axum::Json(json!({
         "$id": "1",

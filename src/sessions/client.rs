@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
-use serde_json::{Value, json};
 
 use super::error::{AzureErrorBody, SessionsError, snippet};
+use super::request_body::{Memory, execute_body, refuses_output_max, takes_stdin};
 use super::response::{self, Execution};
 use super::retry;
 use super::{Api, ExecuteRequest, PoolTarget};
@@ -21,8 +21,6 @@ pub const USER_AGENT: &str = concat!(
     " (Language=Rust)"
 );
 
-/// Output limit requested from the executions API (Azure's default is 4096 characters).
-const OUTPUT_STREAMS_MAX_LENGTH: u64 = 1 << 20;
 /// The HTTP timeout is the execution timeout plus a margin for the network and the pool:
 /// 5 s plus an eighth of the timeout, at most 30 s (Azure itself stops code at 220 s).
 pub(super) fn http_timeout(execution: Duration) -> Duration {
@@ -96,6 +94,8 @@ pub(super) const MAX_DOWNLOAD_BYTES: usize = 130 << 20;
 pub struct SessionsClient {
     pub(super) http: reqwest::Client,
     pub(super) max_response_bytes: usize,
+    /// What each pool has shown it wants (body style, fields, whether it answered before).
+    pub(super) learned: Memory,
 }
 
 impl SessionsClient {
@@ -115,6 +115,7 @@ impl SessionsClient {
         Ok(SessionsClient {
             http,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            learned: Memory::default(),
         })
     }
 
@@ -132,12 +133,19 @@ impl SessionsClient {
         request: &ExecuteRequest<'_>,
         progress: Progress<'_>,
     ) -> Result<Execution, SessionsError> {
+        if request.stdin.is_some() && !takes_stdin(pool.api, request.language) {
+            return Err(SessionsError::StdinNotTaken {
+                language: request.language.to_owned(),
+            });
+        }
         let url = pool.execute_url(request.identifier, request.language);
+        // The same operation-id on every attempt: the pool can tell a retry from a new run.
         let operation_id = uuid::Uuid::new_v4().to_string();
         let timeout = http_timeout(request.timeout);
-        let mut wrapped = pool.api != Api::Executions;
+        let mut fallbacks = 0;
         loop {
-            let body = execute_body(pool.api, request, wrapped);
+            let learned = self.learned.get(pool);
+            let body = execute_body(pool, request, learned);
             let answer = self
                 .send(
                     &url,
@@ -156,6 +164,9 @@ impl SessionsClient {
                     },
                 )
                 .await?;
+            if answer.status.is_success() || answer.status.as_u16() == 400 {
+                self.learned.update(pool, |l| l.answered = true);
+            }
             if answer.status.is_success() && answer.truncated {
                 let limit = self.max_response_bytes;
                 return tokio::task::spawn_blocking(move || salvage_execution(&answer.body, limit))
@@ -178,13 +189,26 @@ impl SessionsClient {
                 return Ok(execution);
             }
             let error = self.error_for(pool, &url, &answer);
-            // The flat body is the spec's; some pools want it wrapped. That 400 means nothing ran.
-            if !wrapped
-                && matches!(&error, SessionsError::BadRequest { code, .. } if code == "SessionPropertiesMissing")
+            // A 400 means nothing ran: adjust the body once per cause, and remember it for
+            // this pool, so the fallback costs one round trip once, not on every run.
+            if let SessionsError::BadRequest { code, message } = &error
+                && pool.api == Api::Executions
+                && fallbacks < 2
             {
-                tracing::debug!("pool asked for the wrapped body; retrying once");
-                wrapped = true;
-                continue;
+                if code == "SessionPropertiesMissing" && !learned.wrapped {
+                    tracing::debug!("the pool wants the wrapped body; retrying once");
+                    self.learned.update(pool, |l| l.wrapped = true);
+                    fallbacks += 1;
+                    continue;
+                }
+                if refuses_output_max(code, message) && !learned.without_output_max {
+                    tracing::debug!(
+                        "the pool refused outputStreamsMaxLength; retrying once without it"
+                    );
+                    self.learned.update(pool, |l| l.without_output_max = true);
+                    fallbacks += 1;
+                    continue;
+                }
             }
             return Err(error);
         }
@@ -386,40 +410,6 @@ impl SessionsClient {
                 },
             },
         }
-    }
-}
-
-fn execute_body(api: Api, request: &ExecuteRequest<'_>, wrapped: bool) -> Value {
-    let timeout = request.timeout.as_secs().max(1);
-    match api {
-        Api::Executions => {
-            let mut body = json!({
-                "codeInputType": "Inline",
-                "executionType": "Synchronous",
-                "code": request.code,
-                "timeoutInSeconds": timeout,
-                "outputStreamsMaxLength": OUTPUT_STREAMS_MAX_LENGTH,
-            });
-            if let Some(stdin) = request.stdin {
-                body["stdin"] = json!(stdin);
-            }
-            if wrapped {
-                json!({ "properties": body })
-            } else {
-                body
-            }
-        }
-        Api::Legacy => json!({
-            "properties": {
-                "codeInputType": "inline",
-                "executionType": "synchronous",
-                "code": request.code,
-                "timeoutInSeconds": timeout,
-            }
-        }),
-        Api::Custom => json!({
-            "properties": { "code": request.code, "stdin": request.stdin.unwrap_or("") }
-        }),
     }
 }
 

@@ -45,10 +45,17 @@ pub enum SessionsError {
 
     #[error(
         "access denied (403 Forbidden): the signed-in identity needs the role \
-         \"Azure ContainerApps Session Executor\" on the session pool \
-         (role assignments can take a minute or two to apply)"
+         \"Azure ContainerApps Session Executor\" on the session pool (and, where the pool's \
+         docs ask for it, \"Contributor\"); role assignments can take a minute or two to apply"
     )]
     Forbidden,
+
+    #[error(
+        "stdin is taken only by Shell and custom-container pools; this run goes to a {language} \
+         code-interpreter pool, which refuses it: run without stdin, or read the input from a file \
+         uploaded to the session"
+    )]
+    StdinNotTaken { language: String },
 
     #[error(
         "not found (404) at {path}: check azureSessions.endpoint (the pool management endpoint) \

@@ -6,6 +6,7 @@ pub mod error;
 mod files;
 mod network;
 mod polling;
+pub mod request_body;
 pub mod response;
 mod retry;
 mod salvage;

@@ -465,7 +465,12 @@ mod tests {
             json!({"status":"Failed","result":null,"error":{"code":"X","message":"Execution aborted"}}),
         );
         assert_eq!(e.status, ExecutionStatus::Failed);
-        assert_eq!(e.stderr, "Execution aborted");
+        assert_eq!(e.stderr, "X: Execution aborted");
+        // The spec's ErrorResponse nests it one level deeper.
+        let nested = parse(
+            json!({"status":"Failed","error":{"error":{"code":"X","message":"Execution aborted"}}}),
+        );
+        assert_eq!(nested.stderr, "X: Execution aborted");
     }
 
     #[test]
