@@ -18,8 +18,8 @@ pub struct Pos {
 pub enum Target {
     /// The whole document.
     File,
-    /// A range: empty means the current line; within one line the exact text; over several
-    /// lines the whole lines, dedented.
+    /// A range: empty means the current line; within one line the exact text (without the
+    /// line's indentation when it starts there); over several lines the whole lines, dedented.
     Range(Pos, Pos),
     /// The cell (between cell-marker lines) that holds this line.
     Cell(u32),
@@ -77,7 +77,12 @@ pub fn extract(text: &str, target: Target, cell_marker: &Regex) -> Option<Snippe
         Target::File => Some(Snippet {
             code: text.to_owned(),
             first_line: 0,
-            last_line: last,
+            // Trailing blank lines (the one after the final newline) did not run anything:
+            // the output diagnostic and the status lens end at the last line of code.
+            last_line: (0..=last)
+                .rev()
+                .find(|&l| !trim_cr(lines[l as usize]).trim().is_empty())
+                .unwrap_or(0),
             label: "file".to_owned(),
         }),
         Target::Range(start, end) => {
@@ -99,8 +104,12 @@ pub fn extract(text: &str, target: Target, cell_marker: &Regex) -> Option<Snippe
             }
             if start_line == end_line {
                 let line = trim_cr(lines[start_line as usize]);
-                let from = utf16_to_byte(line, start.character);
-                let to = utf16_to_byte(line, end.character).max(from);
+                let to = utf16_to_byte(line, end.character);
+                let from = utf16_to_byte(line, start.character).min(to);
+                // A selection from the line's indentation runs the line at top level, as a
+                // multi-line one would (whole-line ranges: Neovim's run-line, the status lens).
+                let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+                let from = if from <= indent { indent.min(to) } else { from };
                 return Some(Snippet {
                     code: line[from..to].to_owned(),
                     first_line: start_line,
@@ -258,6 +267,39 @@ mod tests {
         .unwrap();
         assert_eq!(s.code, "b = 2");
         assert_eq!(s.first_line, 1);
+    }
+
+    #[test]
+    fn one_line_ranges_from_the_indentation_run_without_it() {
+        let text = "def f():\n    x = 1\n\tif x: y = 2\r\n";
+        let run = |sc, ec| {
+            let s = extract(text, Target::Range(pos(1, sc), pos(1, ec)), &marker()).unwrap();
+            (s.code, s.first_line, s.last_line)
+        };
+        // The whole line, as Neovim's run-line sends it and as the status lens re-runs it.
+        assert_eq!(run(0, 9), ("x = 1".to_owned(), 1, 1));
+        assert_eq!(run(0, u32::MAX), ("x = 1".to_owned(), 1, 1));
+        assert_eq!(run(2, 9).0, "x = 1");
+        assert_eq!(run(4, 9).0, "x = 1");
+        // Inside the code: exactly the selection.
+        assert_eq!(run(8, 9).0, "1");
+        // Only indentation selected: nothing.
+        assert_eq!(run(0, 3).0, "");
+        let tab = extract(text, Target::Range(pos(2, 0), pos(2, 99)), &marker()).unwrap();
+        assert_eq!(tab.code, "if x: y = 2");
+    }
+
+    #[test]
+    fn a_whole_file_ends_at_its_last_line_of_code() {
+        let last = |text: &str| extract(text, Target::File, &marker()).unwrap().last_line;
+        assert_eq!(last("print('hi')\n"), 0);
+        assert_eq!(last("a = 1\nprint(a)\n\n  \n"), 1);
+        assert_eq!(last("a = 1\r\nb = 2\r\n\r\n"), 1);
+        assert_eq!(last("no newline"), 0);
+        assert_eq!(last(""), 0);
+        assert_eq!(last("\n\n"), 0);
+        let file = extract("x\n\n", Target::File, &marker()).unwrap();
+        assert_eq!(file.code, "x\n\n", "the whole text runs");
     }
 
     #[test]

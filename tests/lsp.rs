@@ -1,7 +1,10 @@
 //! The language server end to end, in process: commands, code actions, diagnostics on the
-//! right lines, the transcript, sessions, settings, cancel and ordering.
+//! right lines, the transcript, sessions, settings, cancel and ordering. How run marks follow
+//! edits is in `lsp/marks.rs`.
 
 mod common;
+#[path = "lsp/marks.rs"]
+mod marks;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -310,75 +313,6 @@ async fn ipython_and_node_tracebacks_map_to_document_lines() {
     assert_eq!(node["error"]["line"], 2);
     let d = lsp.diagnostics(&js);
     assert_eq!(d[0]["range"]["start"]["line"], 2);
-}
-
-#[tokio::test]
-async fn diagnostics_are_replaced_by_a_new_run_and_dropped_on_edit() {
-    let ws = workspace();
-    let lsp = start(
-        &ws,
-        json!({"azureSessions": {"endpoint": "local", "diagnostics": "errors"}}),
-    )
-    .await;
-    let uri = uri_in(&ws.folder, "main.py");
-    lsp.open(&uri, "python", "a = 1\nb = 0\nc = a / b\nprint(c)\n")
-        .await;
-    let failed = lsp
-        .command("azure-sessions.run", json!({"uri": uri}))
-        .await
-        .unwrap();
-    assert_eq!(failed["error"]["line"], 2);
-    assert_eq!(lsp.diagnostics(&uri).len(), 1);
-
-    // Fix line 1 (not the failing line): the error stays; re-run: it is replaced (gone).
-    lsp.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"range": range(1, 4, 1, 5), "text": "2"}]}),
-    )
-    .await;
-    lsp.command("azure-sessions.run", json!({"uri": uri}))
-        .await
-        .unwrap();
-    assert!(
-        lsp.diagnostics(&uri).is_empty(),
-        "{:?}",
-        lsp.diagnostics(&uri)
-    );
-
-    // Fail again, then insert two lines above: the error moves; edit its line: it goes.
-    lsp.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"range": range(1, 4, 1, 5), "text": "0"}]}),
-    )
-    .await;
-    lsp.command("azure-sessions.run", json!({"uri": uri}))
-        .await
-        .unwrap();
-    lsp.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"range": range(0, 0, 0, 0), "text": "import os\nimport sys\n"}]}),
-    )
-    .await;
-    let moved = lsp
-        .wait_for("textDocument/publishDiagnostics", |p| {
-            p["uri"] == uri
-                && p["diagnostics"]
-                    .as_array()
-                    .is_some_and(|d| d.len() == 1 && d[0]["range"]["start"]["line"] == 4)
-        })
-        .await;
-    assert_eq!(moved["version"], 4);
-    lsp.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 5}, "contentChanges": [{"range": range(4, 0, 4, 0), "text": "# "}]}),
-    )
-    .await;
-    lsp.wait_for("textDocument/publishDiagnostics", |p| {
-        p["uri"] == uri
-            && p["version"] == 5
-            && p["diagnostics"].as_array().is_some_and(Vec::is_empty)
-    })
-    .await;
 }
 
 #[tokio::test]

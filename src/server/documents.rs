@@ -1,10 +1,11 @@
-//! Open documents, kept in memory, and the line regions each change touched (so run
-//! diagnostics on edited lines are dropped and those below move with the text).
+//! Open documents, kept in memory, and what each change did to their lines (so run marks
+//! on edited lines are dropped and the rest move with the text).
 
 use std::collections::HashMap;
 
 use tower_lsp_server::ls_types::{Range, TextDocumentContentChangeEvent};
 
+use super::edits::{self, LineEdit};
 use crate::code::utf16_to_byte;
 
 #[derive(Debug, Clone)]
@@ -12,20 +13,6 @@ pub struct Document {
     pub text: String,
     pub version: i32,
     pub language_id: String,
-}
-
-/// Lines `first..=last` of the old text were replaced by `new_count` lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineEdit {
-    pub first: u32,
-    pub last: u32,
-    pub new_count: u32,
-}
-
-impl LineEdit {
-    pub fn delta(&self) -> i64 {
-        self.new_count as i64 - (self.last as i64 - self.first as i64 + 1)
-    }
 }
 
 #[derive(Debug, Default)]
@@ -84,13 +71,15 @@ impl Documents {
         }
         let mut edits = Vec::new();
         for change in changes {
-            match change.range {
-                Some(range) => edits.push(apply_range(&mut doc.text, range, &change.text)),
+            let edit = match change.range {
+                Some(range) => apply_range(&mut doc.text, range, &change.text),
                 None => {
-                    edits.push(diff_lines(&doc.text, &change.text));
+                    let edit = edits::between(&doc.text, &change.text, 0);
                     doc.text = change.text;
+                    edit
                 }
-            }
+            };
+            edits.extend(edit);
         }
         doc.version = version;
         edits
@@ -113,7 +102,8 @@ pub fn offset_of(text: &str, line: u32, character: u32) -> usize {
     start + utf16_to_byte(&text[start..end], character)
 }
 
-fn apply_range(text: &mut String, range: Range, new_text: &str) -> LineEdit {
+/// Applies one incremental change; returns what it did to whole lines (`None`: nothing).
+fn apply_range(text: &mut String, range: Range, new_text: &str) -> Option<LineEdit> {
     let (start, end) =
         if (range.start.line, range.start.character) <= (range.end.line, range.end.character) {
             (range.start, range.end)
@@ -122,59 +112,15 @@ fn apply_range(text: &mut String, range: Range, new_text: &str) -> LineEdit {
         };
     let from = offset_of(text, start.line, start.character);
     let to = offset_of(text, end.line, end.character).max(from);
-    // Lines actually touched (positions past the end are clamped).
-    let first = text[..from].matches('\n').count() as u32;
-    let last = first + text[from..to].matches('\n').count() as u32;
+    // The whole lines the change lies in (positions past the end are clamped), before and after.
+    let line_start = text[..from].rfind('\n').map_or(0, |i| i + 1);
+    let first = text[..line_start].matches('\n').count() as u32;
+    let old_end = text[to..].find('\n').map_or(text.len(), |i| to + i);
+    let tail = old_end - to;
+    let old_lines = text[line_start..old_end].to_owned();
     text.replace_range(from..to, new_text);
-    LineEdit {
-        first,
-        last,
-        new_count: new_text.matches('\n').count() as u32 + 1,
-    }
-}
-
-/// The region where two texts differ, by common leading and trailing lines.
-fn diff_lines(old: &str, new: &str) -> LineEdit {
-    let old_lines: Vec<&str> = old.split('\n').collect();
-    let new_lines: Vec<&str> = new.split('\n').collect();
-    let prefix = old_lines
-        .iter()
-        .zip(&new_lines)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let max_suffix =
-        old_lines.len().min(new_lines.len()) - prefix.min(old_lines.len().min(new_lines.len()));
-    let suffix = old_lines
-        .iter()
-        .rev()
-        .zip(new_lines.iter().rev())
-        .take(max_suffix)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let first = prefix as u32;
-    let old_changed = old_lines.len() - prefix - suffix;
-    let new_changed = new_lines.len() - prefix - suffix;
-    if old_changed == 0 && new_changed == 0 {
-        // Identical texts: an empty edit on no line.
-        return LineEdit {
-            first: u32::MAX,
-            last: u32::MAX,
-            new_count: 1,
-        };
-    }
-    if old_changed == 0 {
-        // Lines inserted before line `first`: counted as an edit of that line.
-        return LineEdit {
-            first,
-            last: first,
-            new_count: new_changed as u32 + 1,
-        };
-    }
-    LineEdit {
-        first,
-        last: first + old_changed as u32 - 1,
-        new_count: new_changed as u32,
-    }
+    let new_end = from + new_text.len() + tail;
+    edits::between(&old_lines, &text[line_start..new_end], first)
 }
 
 #[cfg(test)]
@@ -190,6 +136,22 @@ mod tests {
         }
     }
 
+    fn edit(at: u32, removed: u32, inserted: u32) -> LineEdit {
+        LineEdit {
+            at,
+            removed,
+            inserted,
+            blank: inserted == 0,
+        }
+    }
+
+    /// The line edits of one change applied to `text`.
+    fn edits_of(text: &str, change: TextDocumentContentChangeEvent) -> Vec<LineEdit> {
+        let mut docs = Documents::default();
+        docs.open("u", text.into(), 1, "python".into());
+        docs.change("u", 2, vec![change])
+    }
+
     #[test]
     fn incremental_changes_and_line_edits() {
         let mut docs = Documents::default();
@@ -199,12 +161,78 @@ mod tests {
         assert_eq!(
             edits,
             vec![LineEdit {
-                first: 1,
-                last: 1,
-                new_count: 2
+                blank: false,
+                ..edit(1, 1, 2)
             }]
         );
         assert_eq!(edits[0].delta(), 1);
+    }
+
+    #[test]
+    fn edits_at_a_line_boundary_leave_that_line_untouched() {
+        let text = "a = 1\nb = 2\n1/0\nd = 4\n";
+        // Enter at column 0 of line 2 (VS Code): one line inserted before it.
+        let enter = edits_of(text, change(2, 0, 2, 0, "\n"));
+        assert_eq!(
+            enter,
+            vec![LineEdit {
+                blank: true,
+                ..edit(2, 0, 1)
+            }]
+        );
+        // Neovim `O` on line 2 replaces the newline above it.
+        let open_above = edits_of(text, change(1, 5, 2, 0, "\n\n"));
+        assert_eq!(
+            open_above,
+            vec![LineEdit {
+                blank: true,
+                ..edit(2, 0, 1)
+            }]
+        );
+        // Deleting line 1: `dd` and VS Code Delete Line, and the last line the VS Code way.
+        assert_eq!(edits_of(text, change(1, 0, 2, 0, "")), vec![edit(1, 1, 0)]);
+        assert_eq!(edits_of(text, change(2, 3, 3, 5, "")), vec![edit(3, 1, 0)]);
+        // Pasting lines below line 2 (Neovim `p`): they go after it.
+        let paste = edits_of(text, change(2, 3, 3, 0, "\nnew\n"));
+        assert_eq!(
+            paste,
+            vec![LineEdit {
+                blank: false,
+                ..edit(3, 0, 1)
+            }]
+        );
+        // Typing in a line, joining and splitting lines edit the lines they change.
+        assert_eq!(
+            edits_of(text, change(2, 1, 2, 1, "x")),
+            vec![LineEdit {
+                blank: false,
+                ..edit(2, 1, 1)
+            }]
+        );
+        assert_eq!(
+            edits_of(text, change(1, 5, 2, 0, " ")),
+            vec![LineEdit {
+                blank: false,
+                ..edit(1, 2, 1)
+            }]
+        );
+        assert_eq!(
+            edits_of(text, change(2, 1, 2, 1, "\n")),
+            vec![LineEdit {
+                blank: false,
+                ..edit(2, 1, 2)
+            }]
+        );
+        // The same in a CRLF document.
+        let crlf = "a = 1\r\nb = 2\r\n1/0\r\n";
+        let enter = edits_of(crlf, change(2, 0, 2, 0, "\r\n"));
+        assert_eq!(
+            (enter[0].at, enter[0].removed, enter[0].inserted),
+            (2, 0, 1)
+        );
+        assert_eq!(edits_of(crlf, change(1, 0, 2, 0, "")), vec![edit(1, 1, 0)]);
+        // A change that leaves the text as it was edits nothing.
+        assert_eq!(edits_of(text, change(0, 0, 0, 1, "a")), vec![]);
     }
 
     #[test]
@@ -239,8 +267,11 @@ mod tests {
             for (i, (sl, sc, el, ec, new)) in edits.into_iter().enumerate() {
                 let lines_before = docs.get("u").unwrap().text.split('\n').count() as u32;
                 let applied = docs.change("u", i as i32 + 2, vec![change(sl, sc, el, ec, &new)]);
+                let lines_after = docs.get("u").unwrap().text.split('\n').count() as u32;
                 for edit in applied {
-                    proptest::prop_assert!(edit.first <= edit.last && edit.last < lines_before);
+                    proptest::prop_assert!(edit.at + edit.removed <= lines_before);
+                    proptest::prop_assert!(edit.at + edit.inserted <= lines_after);
+                    proptest::prop_assert_eq!(lines_after as i64 - lines_before as i64, edit.delta());
                 }
             }
         }
@@ -248,29 +279,31 @@ mod tests {
 
     #[test]
     fn full_changes_give_the_differing_region() {
+        let full = |old: &str, new: &str| {
+            let mut docs = Documents::default();
+            docs.open("u", old.into(), 1, "python".into());
+            let change = TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: new.into(),
+            };
+            docs.change("u", 2, vec![change])
+        };
         assert_eq!(
-            diff_lines("a\nb\nc", "a\nB\nc"),
-            LineEdit {
-                first: 1,
-                last: 1,
-                new_count: 1
-            }
+            full("a\nb\nc", "a\nB\nc"),
+            vec![LineEdit {
+                blank: false,
+                ..edit(1, 1, 1)
+            }]
         );
         assert_eq!(
-            diff_lines("a\nb\nc", "a\nb\nx\nc"),
-            LineEdit {
-                first: 2,
-                last: 2,
-                new_count: 2
-            }
+            full("a\nb\nc", "a\nb\nx\nc"),
+            vec![LineEdit {
+                blank: false,
+                ..edit(2, 0, 1)
+            }]
         );
-        assert_eq!(
-            diff_lines("a\nb\nc", "a\nc"),
-            LineEdit {
-                first: 1,
-                last: 1,
-                new_count: 0
-            }
-        );
+        assert_eq!(full("a\nb\nc", "a\nc"), vec![edit(1, 1, 0)]);
+        assert_eq!(full("a\nb", "a\nb"), vec![]);
     }
 }

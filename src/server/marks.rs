@@ -1,10 +1,11 @@
 //! What runs leave on a document: diagnostics, a status lens and a hover, per run range.
-//! A new run over a range replaces earlier marks there; edits drop the diagnostics on the
-//! edited lines and move the rest with the text.
+//! A finished run over a range replaces the earlier marks there; until it finishes they stay
+//! (a run that is cancelled or cannot run changes nothing the user sees). Edits drop the
+//! diagnostics on the lines they changed and move the rest with the text.
 
 use std::collections::HashMap;
 
-use super::documents::LineEdit;
+use super::edits::LineEdit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -33,6 +34,28 @@ pub struct RunMark {
     pub diagnostics: Vec<MarkDiagnostic>,
     /// The run's own lines were edited while it ran: its results no longer fit the text.
     pub stale: bool,
+    /// Later runs over these lines, not finished yet: the first to finish replaces this mark.
+    superseded_by: Vec<u64>,
+}
+
+impl RunMark {
+    fn visible(&self) -> bool {
+        self.lens.is_some() || !self.diagnostics.is_empty()
+    }
+}
+
+/// What finishing a run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    /// What the editor shows changed (publish diagnostics, refresh lenses).
+    pub changed: bool,
+    /// How far edits made while the run ran moved its lines (`None`: its mark is gone).
+    pub shift: Option<i64>,
+}
+
+/// A line moved by `shift`, kept in range.
+pub fn moved(line: u32, shift: i64) -> u32 {
+    (line as i64 + shift).clamp(0, u32::MAX as i64) as u32
 }
 
 #[derive(Debug, Default)]
@@ -41,10 +64,15 @@ pub struct Marks {
 }
 
 impl Marks {
-    /// Starts a run over lines `first..=last`: earlier marks overlapping it are replaced.
+    /// Starts a run over lines `first..=last`: earlier marks overlapping it will be replaced
+    /// when it finishes.
     pub fn begin(&mut self, uri: &str, run_id: u64, first_line: u32, last_line: u32) {
         let marks = self.by_doc.entry(uri.to_owned()).or_default();
-        marks.retain(|m| m.last_line < first_line || m.first_line > last_line);
+        for mark in marks.iter_mut() {
+            if mark.last_line >= first_line && mark.first_line <= last_line {
+                mark.superseded_by.push(run_id);
+            }
+        }
         marks.push(RunMark {
             run_id,
             first_line,
@@ -53,11 +81,13 @@ impl Marks {
             hover: None,
             diagnostics: Vec::new(),
             stale: false,
+            superseded_by: Vec::new(),
         });
     }
 
-    /// Fills a run's results. `line_shift` moves lines computed against the text at the start
-    /// of the run to where that text is now. Returns false when the mark is gone or stale.
+    /// Fills a run's results and drops the marks it replaces. Diagnostic lines are computed
+    /// against the text at the start of the run (`started_first_line`) and moved to where that
+    /// text is now. A run whose lines were edited while it ran shows nothing.
     pub fn finish(
         &mut self,
         uri: &str,
@@ -66,82 +96,74 @@ impl Marks {
         lens: String,
         hover: String,
         diagnostics: Vec<MarkDiagnostic>,
-    ) -> bool {
-        let Some(mark) = self
-            .by_doc
-            .get_mut(uri)
-            .and_then(|marks| marks.iter_mut().find(|m| m.run_id == run_id))
-        else {
-            return false;
+    ) -> Finished {
+        let Some(marks) = self.by_doc.get_mut(uri) else {
+            return Finished {
+                changed: false,
+                shift: None,
+            };
         };
-        if mark.stale {
-            return false;
-        }
+        let mut changed = false;
+        marks.retain(|m| {
+            let replaced = m.superseded_by.contains(&run_id);
+            changed |= replaced && m.visible();
+            !replaced
+        });
+        let Some(index) = marks.iter().position(|m| m.run_id == run_id) else {
+            return Finished {
+                changed,
+                shift: None,
+            };
+        };
+        let mark = &mut marks[index];
         let shift = mark.first_line as i64 - started_first_line as i64;
-        let moved = |line: u32| (line as i64 + shift).max(0) as u32;
-        mark.lens = Some(lens);
-        mark.hover = Some(hover);
-        mark.diagnostics = diagnostics
-            .into_iter()
-            .map(|mut d| {
-                d.line = moved(d.line);
-                d.related = d.related.into_iter().map(|(l, t)| (moved(l), t)).collect();
-                d
-            })
-            .collect();
-        true
+        if mark.stale {
+            marks.remove(index);
+        } else {
+            mark.lens = Some(lens);
+            mark.hover = Some(hover);
+            mark.diagnostics = diagnostics
+                .into_iter()
+                .map(|mut d| {
+                    d.line = moved(d.line, shift);
+                    d.related = d
+                        .related
+                        .into_iter()
+                        .map(|(l, t)| (moved(l, shift), t))
+                        .collect();
+                    d
+                })
+                .collect();
+            changed = true;
+        }
+        Finished {
+            changed,
+            shift: Some(shift),
+        }
     }
 
-    /// Drops a run's mark (it could not run).
+    /// Drops a run that did not run (or whose answer was abandoned): the marks it would have
+    /// replaced stay as they are.
     pub fn abandon(&mut self, uri: &str, run_id: u64) {
         if let Some(marks) = self.by_doc.get_mut(uri) {
             marks.retain(|m| m.run_id != run_id);
+            for mark in marks.iter_mut() {
+                mark.superseded_by.retain(|id| *id != run_id);
+            }
         }
     }
 
-    /// Follows edits; returns true when anything visible changed.
+    /// Follows edits; returns true when the diagnostics or lenses changed.
     pub fn apply_edits(&mut self, uri: &str, edits: &[LineEdit]) -> bool {
         let Some(marks) = self.by_doc.get_mut(uri) else {
             return false;
         };
         let mut changed = false;
-        for edit in edits.iter().filter(|e| e.first != u32::MAX) {
-            let delta = edit.delta();
-            let shift = |line: u32| (line as i64 + delta).max(0) as u32;
-            for mark in marks.iter_mut() {
-                let before = mark.diagnostics.len();
-                mark.diagnostics
-                    .retain(|d| d.line < edit.first || d.line > edit.last);
-                changed |= mark.diagnostics.len() != before;
-                for d in &mut mark.diagnostics {
-                    if d.line > edit.last {
-                        d.line = shift(d.line);
-                        changed = true;
-                    }
-                    d.related.retain(|(l, _)| *l < edit.first || *l > edit.last);
-                    for (l, _) in &mut d.related {
-                        if *l > edit.last {
-                            *l = shift(*l);
-                        }
-                    }
-                }
-                let overlaps = mark.first_line <= edit.last && mark.last_line >= edit.first;
-                if overlaps && mark.lens.is_none() {
-                    // Edited while running: its line numbers would be wrong.
-                    mark.stale = true;
-                }
-                if mark.first_line > edit.last {
-                    mark.first_line = shift(mark.first_line);
-                    mark.last_line = shift(mark.last_line);
-                    changed = true;
-                } else if mark.last_line >= edit.first {
-                    mark.last_line = shift(mark.last_line.max(edit.last)).max(mark.first_line);
-                    changed |= overlaps;
-                }
-            }
-            // A mark whose lines were all deleted goes away.
-            marks.retain(|m| {
-                !(edit.new_count == 0 && m.first_line >= edit.first && m.last_line <= edit.last)
+        for edit in edits {
+            marks.retain_mut(|mark| {
+                let (shown_changed, kept) = follow(mark, edit);
+                changed |= shown_changed;
+                kept
             });
         }
         changed
@@ -156,9 +178,42 @@ impl Marks {
     }
 }
 
+/// Moves one mark through one edit. Returns whether what it shows changed, and whether it
+/// stays: a mark whose lines were all deleted goes (a run still running then shows nothing).
+fn follow(mark: &mut RunMark, edit: &LineEdit) -> (bool, bool) {
+    let Some((first, last)) = edit.range(mark.first_line, mark.last_line) else {
+        return (mark.visible(), false);
+    };
+    if mark.lens.is_none() && edit.touches_inside(mark.first_line, mark.last_line) {
+        // Edited while running: its line numbers would be wrong.
+        mark.stale = true;
+    }
+    mark.first_line = first;
+    mark.last_line = last;
+    let mut changed = false;
+    mark.diagnostics.retain_mut(|d| match edit.line(d.line) {
+        Some(line) => {
+            changed |= line != d.line;
+            d.line = line;
+            d.related = std::mem::take(&mut d.related)
+                .into_iter()
+                .filter_map(|(l, t)| Some((edit.line(l)?, t)))
+                .collect();
+            true
+        }
+        None => {
+            changed = true;
+            false
+        }
+    });
+    (changed, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::documents::Documents;
+    use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent};
 
     fn error(line: u32) -> MarkDiagnostic {
         MarkDiagnostic {
@@ -170,89 +225,270 @@ mod tests {
         }
     }
 
+    fn edit(at: u32, removed: u32, inserted: u32) -> LineEdit {
+        LineEdit {
+            at,
+            removed,
+            inserted,
+            blank: false,
+        }
+    }
+
+    fn finish(
+        marks: &mut Marks,
+        run_id: u64,
+        first: u32,
+        diagnostics: Vec<MarkDiagnostic>,
+    ) -> Finished {
+        marks.finish("u", run_id, first, "✗".into(), "hover".into(), diagnostics)
+    }
+
+    fn lines(marks: &Marks) -> Vec<u32> {
+        marks
+            .for_doc("u")
+            .iter()
+            .flat_map(|m| &m.diagnostics)
+            .map(|d| d.line)
+            .collect()
+    }
+
+    /// A document with marks, changed the way an editor changes it.
+    struct Doc {
+        docs: Documents,
+        marks: Marks,
+        version: i32,
+    }
+
+    impl Doc {
+        fn new(text: &str) -> Doc {
+            let mut docs = Documents::default();
+            docs.open("u", text.into(), 1, "python".into());
+            Doc {
+                docs,
+                marks: Marks::default(),
+                version: 1,
+            }
+        }
+
+        fn change(&mut self, (sl, sc): (u32, u32), (el, ec): (u32, u32), text: &str) {
+            self.version += 1;
+            let change = TextDocumentContentChangeEvent {
+                range: Some(Range::new(Position::new(sl, sc), Position::new(el, ec))),
+                range_length: None,
+                text: text.into(),
+            };
+            let edits = self.docs.change("u", self.version, vec![change]);
+            self.marks.apply_edits("u", &edits);
+        }
+
+        fn line(&self, n: u32) -> &str {
+            self.docs
+                .get("u")
+                .unwrap()
+                .text
+                .split('\n')
+                .nth(n as usize)
+                .unwrap()
+        }
+    }
+
     #[test]
-    fn a_new_run_replaces_overlapping_marks_only() {
+    fn a_finished_run_replaces_overlapping_marks_only() {
         let mut marks = Marks::default();
         marks.begin("u", 1, 0, 3);
-        marks.finish("u", 1, 0, "✗".into(), String::new(), vec![error(2)]);
+        finish(&mut marks, 1, 0, vec![error(2)]);
         marks.begin("u", 2, 10, 12);
         marks.begin("u", 3, 2, 4);
         let ids: Vec<u64> = marks.for_doc("u").iter().map(|m| m.run_id).collect();
+        assert_eq!(ids, vec![1, 2, 3], "run 1 stays until run 3 has a result");
+        assert!(finish(&mut marks, 3, 2, vec![]).changed);
+        let ids: Vec<u64> = marks.for_doc("u").iter().map(|m| m.run_id).collect();
         assert_eq!(ids, vec![2, 3]);
+    }
+
+    #[test]
+    fn a_cancelled_rerun_leaves_the_earlier_marks_following_their_lines() {
+        let mut doc = Doc::new("a = 1\n1/0\nc = 3\n");
+        doc.marks.begin("u", 1, 0, 2);
+        finish(&mut doc.marks, 1, 0, vec![error(1)]);
+        // Run it again; that run is cancelled (or could not run).
+        doc.marks.begin("u", 2, 0, 2);
+        doc.marks.abandon("u", 2);
+        assert_eq!(lines(&doc.marks), vec![1]);
+        // The error still follows its line: Enter at column 0 above it...
+        doc.change((0, 0), (0, 0), "\n");
+        assert_eq!(lines(&doc.marks), vec![2]);
+        // ...and goes when the line is fixed.
+        doc.change((2, 2), (2, 3), "1");
+        assert_eq!(lines(&doc.marks), Vec::<u32>::new());
+        // A later run over the same lines is not held back by the abandoned one.
+        doc.marks.begin("u", 3, 1, 3);
+        assert!(finish(&mut doc.marks, 3, 1, vec![]).changed);
+        assert_eq!(doc.marks.for_doc("u").len(), 1);
+    }
+
+    #[test]
+    fn diagnostics_follow_whole_line_inserts_and_deletes_above_them() {
+        let mut doc = Doc::new("a = 1\nb = 2\n1/0\nd = 4\n");
+        doc.marks.begin("u", 1, 0, 3);
+        finish(&mut doc.marks, 1, 0, vec![error(2)]);
+        // Enter at column 0 of the failing line (VS Code), then Neovim `O` on it.
+        doc.change((2, 0), (2, 0), "\n");
+        assert_eq!(lines(&doc.marks), vec![3]);
+        doc.change((2, 0), (3, 0), "\n\n");
+        assert_eq!(lines(&doc.marks), vec![4]);
+        assert_eq!(doc.line(4), "1/0");
+        // Delete the (blank) line above: `dd` / Delete Line.
+        doc.change((3, 0), (4, 0), "");
+        assert_eq!(lines(&doc.marks), vec![3]);
+        doc.change((1, 0), (2, 0), "");
+        assert_eq!(lines(&doc.marks), vec![2]);
+        assert_eq!(doc.line(2), "1/0");
+        // Open a line below (`o`, Enter at the end): the error stays.
+        doc.change((2, 3), (2, 3), "\n");
+        assert_eq!(lines(&doc.marks), vec![2]);
+        // Joining it with the line above edits it: the error goes.
+        doc.change((1, 5), (2, 0), " ");
+        assert_eq!(lines(&doc.marks), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn deleting_a_runs_lines_removes_its_mark() {
+        let text = "a = 1\n# %%\nprint('cell')\nx = 2\n# %%\nmore = 2\n";
+        // The cell with its markers as whole lines, and as a selection up to the end of a line.
+        for (from, to) in [((1, 0), (5, 0)), ((1, 0), (4, 4))] {
+            let mut doc = Doc::new(text);
+            doc.marks.begin("u", 1, 2, 3);
+            finish(&mut doc.marks, 1, 2, vec![]);
+            doc.change(from, to, "");
+            assert!(doc.marks.for_doc("u").is_empty(), "{from:?}-{to:?}");
+        }
+        // Editing a line of a one-line run keeps its lens (it re-runs the fixed line).
+        let mut doc = Doc::new(text);
+        doc.marks.begin("u", 1, 3, 3);
+        finish(&mut doc.marks, 1, 3, vec![error(3)]);
+        doc.change((3, 4), (3, 5), "3");
+        assert_eq!(doc.marks.for_doc("u")[0].first_line, 3);
+        assert!(lines(&doc.marks).is_empty());
     }
 
     #[test]
     fn edits_drop_diagnostics_on_edited_lines_and_move_the_rest() {
         let mut marks = Marks::default();
         marks.begin("u", 1, 0, 9);
-        marks.finish(
-            "u",
-            1,
-            0,
-            "✗".into(),
-            String::new(),
-            vec![error(2), error(5)],
-        );
-        // Two lines inserted at line 3 (line 3 replaced by three lines).
-        assert!(marks.apply_edits(
-            "u",
-            &[LineEdit {
-                first: 3,
-                last: 3,
-                new_count: 3
-            }]
-        ));
-        let lines: Vec<u32> = marks.for_doc("u")[0]
-            .diagnostics
-            .iter()
-            .map(|d| d.line)
-            .collect();
-        assert_eq!(lines, vec![2, 7]);
+        finish(&mut marks, 1, 0, vec![error(2), error(5)]);
+        // Line 3 replaced by three lines.
+        assert!(marks.apply_edits("u", &[edit(3, 1, 3)]));
+        assert_eq!(lines(&marks), vec![2, 7]);
         // Editing line 2 drops its diagnostic.
-        marks.apply_edits(
-            "u",
-            &[LineEdit {
-                first: 2,
-                last: 2,
-                new_count: 1,
-            }],
-        );
-        let lines: Vec<u32> = marks.for_doc("u")[0]
-            .diagnostics
-            .iter()
-            .map(|d| d.line)
-            .collect();
-        assert_eq!(lines, vec![7]);
+        assert!(marks.apply_edits("u", &[edit(2, 1, 1)]));
+        assert_eq!(lines(&marks), vec![7]);
     }
 
     #[test]
     fn results_of_a_run_follow_lines_inserted_above_it_meanwhile() {
         let mut marks = Marks::default();
         marks.begin("u", 1, 10, 12);
-        marks.apply_edits(
-            "u",
-            &[LineEdit {
-                first: 0,
-                last: 0,
-                new_count: 3,
-            }],
+        marks.apply_edits("u", &[edit(0, 0, 3)]);
+        let finished = finish(&mut marks, 1, 10, vec![error(11)]);
+        assert_eq!(
+            finished.shift,
+            Some(3),
+            "the error line reported moves with it"
         );
-        assert!(marks.finish("u", 1, 10, "✗".into(), String::new(), vec![error(11)]));
-        assert_eq!(marks.for_doc("u")[0].diagnostics[0].line, 13);
+        assert_eq!(lines(&marks), vec![14]);
     }
 
     #[test]
     fn a_run_edited_inside_while_running_is_stale() {
         let mut marks = Marks::default();
         marks.begin("u", 1, 10, 12);
-        marks.apply_edits(
-            "u",
-            &[LineEdit {
-                first: 11,
-                last: 11,
-                new_count: 1,
-            }],
-        );
-        assert!(!marks.finish("u", 1, 10, "✗".into(), String::new(), vec![error(11)]));
+        marks.apply_edits("u", &[edit(11, 1, 1)]);
+        assert!(!finish(&mut marks, 1, 10, vec![error(11)]).changed);
+        assert!(marks.for_doc("u").is_empty());
+        // Lines inserted inside it, too; but not below it.
+        marks.begin("u", 2, 10, 12);
+        marks.apply_edits("u", &[edit(13, 0, 2)]);
+        marks.apply_edits("u", &[edit(11, 0, 1)]);
+        assert!(!finish(&mut marks, 2, 10, vec![error(11)]).changed);
+    }
+
+    proptest::proptest! {
+        /// Every diagnostic that survives random edits sits on a line with the text its line
+        /// had, and every line the edit left alone keeps its diagnostic.
+        #[test]
+        fn diagnostics_stay_on_their_text_through_any_edit(
+            count in 1usize..8,
+            edits in proptest::collection::vec(
+                (0u32..9, 0u32..8, 0u32..9, 0u32..8, proptest::prop_oneof![
+                    proptest::strategy::Just(String::new()),
+                    proptest::strategy::Just("\n".to_owned()),
+                    "[a-z ]{0,3}(\n[a-z ]{0,3}){0,2}\n?",
+                ]),
+                1..6,
+            ),
+        ) {
+            let text: String = (0..count).map(|i| format!("line {i}\n")).collect();
+            let mut doc = Doc::new(&text);
+            doc.marks.begin("u", 1, 0, count as u32 - 1);
+            let diagnostics = (0..count as u32)
+                .map(|i| MarkDiagnostic { message: format!("line {i}"), ..error(i) })
+                .collect();
+            finish(&mut doc.marks, 1, 0, diagnostics);
+            for (sl, sc, el, ec, new) in edits {
+                let before = doc.docs.get("u").unwrap().text.clone();
+                let (from, to) = {
+                    let a = crate::server::documents::offset_of(&before, sl, sc);
+                    let b = crate::server::documents::offset_of(&before, el, ec);
+                    (a.min(b), a.max(b))
+                };
+                let had: Vec<(u32, String)> = doc.marks.for_doc("u").iter()
+                    .flat_map(|m| &m.diagnostics)
+                    .map(|d| (d.line, d.message.clone()))
+                    .collect();
+                doc.change((sl, sc), (el, ec), &new);
+                let after = doc.docs.get("u").unwrap().text.clone();
+                let now: Vec<(u32, String)> = doc.marks.for_doc("u").iter()
+                    .flat_map(|m| &m.diagnostics)
+                    .map(|d| (d.line, d.message.clone()))
+                    .collect();
+                for (line, message) in &now {
+                    proptest::prop_assert_eq!(after.split('\n').nth(*line as usize), Some(message.as_str()));
+                }
+                for (line, message) in had {
+                    if let Some(expected) = untouched(&before, line, from, to, &new) {
+                        proptest::prop_assert!(
+                            now.contains(&(expected, message.clone())),
+                            "{:?} on line {} (now {}) was dropped by {:?} at {}..{}", message, line, expected, new, from, to
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where line `line` of `text` is after replacing bytes `from..to` with `new`, if the
+    /// change left that line whole: its text untouched, with a line break (or the text's
+    /// start and end) on both sides.
+    fn untouched(text: &str, line: u32, from: usize, to: usize, new: &str) -> Option<u32> {
+        let start: usize = text
+            .split('\n')
+            .take(line as usize)
+            .map(|l| l.len() + 1)
+            .sum();
+        let end = start + text.split('\n').nth(line as usize)?.len();
+        let after = format!("{}{new}{}", &text[..from], &text[to..]);
+        let (new_start, new_end) = if to <= start {
+            let shift = from + new.len();
+            (start - to + shift, end - to + shift)
+        } else if from >= end {
+            (start, end)
+        } else {
+            return None;
+        };
+        let broken_before = new_start == 0 || after.as_bytes()[new_start - 1] == b'\n';
+        let broken_after = new_end == after.len() || after.as_bytes()[new_end] == b'\n';
+        (broken_before && broken_after && after[new_start..new_end] == text[start..end])
+            .then(|| after[..new_start].matches('\n').count() as u32)
     }
 }

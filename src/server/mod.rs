@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod documents;
+mod edits;
 mod features;
 mod marks;
 mod output;
@@ -45,7 +46,7 @@ pub struct Inner {
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     runtime: runtime::Runtime,
     /// Cancel handles of runs by their work-done progress token.
-    progress_cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    progress_cancels: progress::Cancels,
     /// Prewarms in flight (token fetch and first connection), which the first runs wait for.
     warming: Mutex<Vec<futures::future::Shared<futures::future::BoxFuture<'static, ()>>>>,
     next_id: AtomicU64,

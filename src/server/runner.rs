@@ -11,8 +11,9 @@ use tower_lsp_server::ls_types::*;
 
 use super::commands::MAX_UPLOAD_BYTES;
 use super::config::local_path;
+use super::marks::moved;
 use super::output::{diagnostics_for, hover_text, save_image, spill, to_lsp_diagnostic};
-use super::progress::RunProgress;
+use super::progress::{CancelEntry, RunProgress};
 use super::protocol::*;
 use super::runtime::Resolved;
 use super::sessions::Session;
@@ -166,18 +167,20 @@ impl Inner {
             None => (None, false),
         };
         let cancel = Arc::new(Notify::new());
-        if let Some(token) = &token {
-            lock(&self.progress_cancels).insert(token_key(token), cancel.clone());
-        }
+        let _cancel_entry = token.as_ref().map(|token| {
+            CancelEntry::register(&self.progress_cancels, token_key(token), cancel.clone())
+        });
         let (reply, answer) = oneshot::channel();
         let progress = token.clone().map(|token| (token, create_token));
+        let (uri, id) = (job.uri.clone(), job.id);
         let queued = session.enqueue(Box::pin(
             self.clone().run_queued(job, reply, cancel, progress),
         ));
         if !queued {
+            lock(&self.marks).abandon(uri.as_str(), id);
             return Err(self.fail("the session's queue has stopped; restart the server".to_owned()));
         }
-        let outcome = answer
+        answer
             .await
             // Dropped without an answer: the job stopped inside the server (a bug, caught by
             // the session's queue, which goes on).
@@ -187,11 +190,7 @@ impl Inner {
                      the session keeps working: run it again"
                         .to_owned(),
                 ))
-            });
-        if let Some(token) = &token {
-            lock(&self.progress_cancels).remove(&token_key(token));
-        }
-        outcome
+            })
     }
 
     /// A run's turn in its session's queue. Cancel (of the request, or of its progress) stops
@@ -392,7 +391,8 @@ impl Inner {
         let (session, snippet, uri) = (&job.session, &job.snippet, &job.uri);
         let failure = (execution.status == ExecutionStatus::Failed)
             .then(|| traceback::parse(&execution.stderr, &snippet.code));
-        let error = failure.as_ref().map(|f| RunError {
+        // Lines as of the text that ran; `marks.finish` says how far they moved since.
+        let mut error = failure.as_ref().map(|f| RunError {
             kind: f.kind.clone(),
             message: f.message.clone(),
             line: f
@@ -438,7 +438,7 @@ impl Inner {
             failure.as_ref(),
             error.as_ref(),
         );
-        let shown = lock(&self.marks).finish(
+        let finished = lock(&self.marks).finish(
             uri.as_str(),
             job.id,
             snippet.first_line,
@@ -446,6 +446,10 @@ impl Inner {
             hover,
             diagnostics,
         );
+        // The line reported is where the diagnostic is now, after edits made during the run.
+        if let (Some(error), Some(shift)) = (&mut error, finished.shift) {
+            error.line = error.line.map(|line| moved(line, shift));
+        }
 
         {
             let mut state = lock(&session.state);
@@ -468,7 +472,7 @@ impl Inner {
                 notes: &notes,
             });
         }
-        if shown {
+        if finished.changed {
             self.publish_marks(uri).await;
             self.refresh_lenses().await;
         }
