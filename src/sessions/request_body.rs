@@ -63,7 +63,7 @@ impl Memory {
 pub fn execute_body(pool: &PoolTarget, request: &ExecuteRequest<'_>, learned: Learned) -> Value {
     let timeout = request.timeout.as_secs().max(1);
     match pool.api {
-        Api::Executions if is_shell(&request.language) => {
+        Api::Executions if is_shell(request.language) => {
             // Shell pools refuse codeInputType/executionType: only the command and its input.
             let mut body = json!({ "shellCommand": request.code, "timeoutInSeconds": timeout });
             if let Some(stdin) = request.stdin {
