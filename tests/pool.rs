@@ -937,7 +937,7 @@ async fn endless_output_is_capped() {
 }
 
 #[tokio::test]
-async fn max_sessions_gives_429() {
+async fn a_full_pool_answers_404_like_azure() {
     let p = start(PoolOptions {
         max_sessions: 2,
         ..PoolOptions::default()
@@ -951,7 +951,8 @@ async fn max_sessions_gives_429() {
             json!({"code": "1"}),
         )
         .await;
-    assert_eq!(third.status(), 429);
+    // session-pool.md: requests after the max limit is met are returned a 404.
+    assert_eq!(third.status(), 404);
     assert_eq!(
         third.headers()["x-ms-error-code"],
         "SessionsCountExceedsLimit"

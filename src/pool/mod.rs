@@ -85,7 +85,7 @@ pub struct PoolOptions {
     pub language: Language,
     /// A session idle this long ends: interpreter killed, files deleted.
     pub cooldown: Duration,
-    /// More live sessions than this get 429 `SessionsCountExceedsLimit`.
+    /// More live sessions than this get 404 `SessionsCountExceedsLimit` (as Azure answers).
     pub max_sessions: usize,
     /// Default and largest `timeoutInSeconds`.
     pub max_timeout: Duration,

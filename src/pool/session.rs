@@ -263,8 +263,9 @@ impl Registry {
             return Ok(session.clone());
         }
         if map.len() >= self.settings.max_sessions {
+            // Azure's documented answer at maxConcurrentSessions is a 404 (session-pool.md).
             return Err(PoolError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::NOT_FOUND,
                 "SessionsCountExceedsLimit",
                 format!(
                     "The request sessions count is '1'. There are already '{}' active sessions and the maximum active sessions count is '{}'.",

@@ -74,6 +74,8 @@ pub(super) struct Limits {
     pub(super) timeout: Duration,
     /// The largest answer read; the rest is cut.
     pub(super) bytes: usize,
+    /// Which answers may be retried (an execution only when its code surely did not run).
+    pub(super) kind: retry::CallKind,
 }
 
 impl Limits {
@@ -83,6 +85,7 @@ impl Limits {
             budget: Duration::from_secs(30),
             timeout: SHORT_CALL_TIMEOUT,
             bytes,
+            kind: retry::CallKind::default(),
         }
     }
 }
@@ -154,6 +157,10 @@ impl SessionsClient {
                         budget: request.cold_start_budget,
                         timeout,
                         bytes: self.max_response_bytes,
+                        kind: retry::CallKind {
+                            runs_code: true,
+                            full_pool_is_404: learned.answered,
+                        },
                     },
                     progress,
                     &|| {
@@ -246,6 +253,7 @@ impl SessionsClient {
             budget,
             timeout,
             bytes: limit,
+            ..
         } = limits;
         let started = Instant::now();
         let mut attempt = 0u32;
@@ -275,22 +283,31 @@ impl SessionsClient {
                     tracing::debug!("401 from the pool; fetching a fresh token");
                     continue;
                 }
-                Ok(answer) if retry::is_retryable_status(answer.status) => {
-                    let reason = status_reason(answer.status);
-                    let wait = retry::delay(attempt, Some(&answer.headers));
-                    if started.elapsed() + wait > budget {
-                        return Err(give_up(answer.status, started.elapsed(), reason));
+                Ok(answer) => match retry::verdict(answer.status, &answer.body, limits.kind) {
+                    retry::Verdict::Final => {
+                        let mut answer = answer;
+                        // A pool or a container may echo the request, in an error or in the
+                        // code's output: the token (or key) never goes further.
+                        if let Some(secret) = &secret {
+                            answer.body = scrub(&answer.body, secret);
+                        }
+                        return Ok(answer);
                     }
-                    (reason, wait)
-                }
-                Ok(mut answer) => {
-                    // A pool or a container may echo the request, in an error or in the code's
-                    // output: the token (or key) never goes further.
-                    if let Some(secret) = &secret {
-                        answer.body = scrub(&answer.body, secret);
+                    retry::Verdict::MayHaveRun(said) => {
+                        return Err(SessionsError::MayHaveRun {
+                            status: answer.status.as_u16(),
+                            said,
+                        });
                     }
-                    return Ok(answer);
-                }
+                    retry::Verdict::Retry => {
+                        let reason = status_reason(answer.status);
+                        let wait = retry::delay_for(answer.status, attempt, &answer.headers);
+                        if started.elapsed() + wait > budget {
+                            return Err(give_up(answer.status, started.elapsed(), reason));
+                        }
+                        (reason, wait)
+                    }
+                },
                 Err(error) if is_connection_refused(&error) => {
                     let reason = "connection refused".to_owned();
                     let wait = retry::delay(attempt, None);
@@ -494,6 +511,8 @@ fn scrub(body: &Bytes, secret: &str) -> Bytes {
 fn give_up(status: StatusCode, waited: Duration, reason: String) -> SessionsError {
     if status == StatusCode::TOO_MANY_REQUESTS {
         SessionsError::TooManyRequests { waited }
+    } else if status == StatusCode::NOT_FOUND {
+        SessionsError::PoolFull { waited }
     } else {
         SessionsError::NotReady {
             waited,

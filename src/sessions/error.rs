@@ -76,6 +76,19 @@ pub enum SessionsError {
     TooManyRequests { waited: Duration },
 
     #[error(
+        "the pool answered 404 for {waited:.0?} after it had answered before: the pool may be at \
+         its session limit (maxConcurrentSessions); try again shortly, raise the pool's \
+         --max-sessions, or raise azureSessions.coldStartTimeoutSeconds to wait longer"
+    )]
+    PoolFull { waited: Duration },
+
+    #[error(
+        "the pool's gateway answered {status} after the request reached the session container \
+         ({said}): the code may have run; it was not sent again"
+    )]
+    MayHaveRun { status: u16, said: String },
+
+    #[error(
         "the session container did not become ready within {waited:.0?} (last answer: {last}): \
          the pool may still be starting; try again, or raise azureSessions.coldStartTimeoutSeconds"
     )]

@@ -65,20 +65,84 @@ pub async fn pool_fault_cases(env: &Env) -> Vec<Row> {
     rows.push(
         pool_case(
             env,
-            "504 past coldStartTimeoutSeconds",
+            "503 \"no healthy upstream\" past coldStartTimeoutSeconds",
             |_, since| {
                 if since < Duration::from_secs(4) {
-                    Fault::refuse(504)
+                    Fault::Refuse {
+                        status: 503,
+                        headers: Vec::new(),
+                        body: "no healthy upstream".into(),
+                    }
                 } else {
                     Fault::Ok("ok".into())
                 }
             },
             json!({"coldStartTimeoutSeconds": 1}),
-            error_saying(&["did not become ready", "504", "coldStartTimeoutSeconds"]),
+            error_saying(&["did not become ready", "503", "coldStartTimeoutSeconds"]),
             0,
         )
         .await,
     );
+    rows.push(
+        pool_case(
+            env,
+            "503 \"reset before headers, reset reason: connection termination\" (the container died after the request reached it)",
+            |n, _| {
+                if n == 0 {
+                    Fault::Refuse {
+                        status: 503,
+                        headers: Vec::new(),
+                        body: "upstream connect error or disconnect/reset before headers. reset reason: connection termination".into(),
+                    }
+                } else {
+                    Fault::Ok("ok".into())
+                }
+            },
+            json!({}),
+            error_saying(&["may have run", "not sent again"]),
+            0,
+        )
+        .await,
+    );
+    rows.push(
+        pool_case(
+            env,
+            "503 \"reset before headers, reset reason: connection failure\" twice (cold start)",
+            |n, _| {
+                if n < 2 {
+                    Fault::Refuse {
+                        status: 503,
+                        headers: Vec::new(),
+                        body: "upstream connect error or disconnect/reset before headers. reset reason: connection failure".into(),
+                    }
+                } else {
+                    Fault::Ok("ok".into())
+                }
+            },
+            json!({}),
+            succeeded,
+            1,
+        )
+        .await,
+    );
+    rows.push(
+        pool_case(
+            env,
+            "504 (the gateway gave up waiting for the container)",
+            |n, _| {
+                if n == 0 {
+                    Fault::refuse(504)
+                } else {
+                    Fault::Ok("ok".into())
+                }
+            },
+            json!({}),
+            error_saying(&["may have run", "504"]),
+            0,
+        )
+        .await,
+    );
+    rows.extend(full_pool_cases(env).await);
     // The next run of the previous case needs the pool to recover: it does after 4 s, and the
     // second run retries until then within its budget only if the budget allows; give it time.
     rows.push(
@@ -383,4 +447,60 @@ pub async fn huge_body_case(env: &Env) -> Row {
         twice: pool.executed() > 2,
         failure: failure.or_else(|| secrets_leaked(env, &lsp)),
     }
+}
+
+/// A pool at maxConcurrentSessions answers 404 (session-pool.md): from a pool that has answered
+/// before, that is retried within coldStartTimeoutSeconds, then named as a full pool.
+async fn full_pool_cases(env: &Env) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (case, lasting) in [
+        (
+            "404 twice from a pool that answered before (full, then a slot frees)",
+            false,
+        ),
+        (
+            "404 past coldStartTimeoutSeconds from a pool that answered before (full)",
+            true,
+        ),
+    ] {
+        let pool = MisbehavingPool::start_https(move |n, _| match n {
+            0 => Fault::Ok("first".into()),
+            1 | 2 => Fault::refuse(404),
+            _ if lasting => Fault::refuse(404),
+            _ => Fault::Ok("ok".into()),
+        })
+        .await;
+        let mut lsp = env
+            .server(
+                case,
+                pool_settings(&pool, json!({"coldStartTimeoutSeconds": 1})),
+            )
+            .await;
+        let uri = file_uri(&env.folder.join("full.py"));
+        lsp.open(&uri, "python", "print('x')\n").await;
+        let first = lsp.command("azure-sessions.run", json!({"uri": uri})).await;
+        let second = lsp.command("azure-sessions.run", json!({"uri": uri})).await;
+        let failure = match (lasting, &first, &second) {
+            (_, Err(_), _) => Some(format!("the first run failed: {}", summary(&first))),
+            (false, _, Ok(o)) if o["status"] == "Succeeded" => None,
+            (true, _, Err(e))
+                if e["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("session limit") =>
+            {
+                None
+            }
+            _ => Some(format!("unexpected: {}", summary(&second))),
+        };
+        rows.push(Row {
+            case: case.to_owned(),
+            user_sees: summary(&second),
+            survived: lsp.alive(),
+            lost: false,
+            twice: pool.executed() > 2,
+            failure,
+        });
+    }
+    rows
 }
