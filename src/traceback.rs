@@ -1,10 +1,25 @@
-//! Reads the failure out of a run's stderr: plain CPython tracebacks (`File "<string>", line N`),
+//! Reads the failure out of a run's stderr: plain CPython tracebacks (`File "<run-3>", line N`),
 //! IPython/Jupyter ones as the Azure Python pools produce them (`Cell In[3], line 2`, `----> 2`,
-//! `Input In [3]`, ANSI colours) and Node stacks (`evalmachine.<anonymous>:3`, `<anonymous>:3:5`).
+//! `Input In [3]`, ANSI colours), Python 3.11 exception groups, and Node stacks
+//! (`evalmachine.<anonymous>:3`, `at f (<run-3>:3:5)`).
+//!
+//! Which frames are the run's own code: those of the file that holds the run's top-level frame
+//! (Python's outermost `<module>` frame, Node's top-level script frame). The local pool compiles
+//! each run under its own name (`<run-17>`), as a Piston-style pool runs an entry file, so frames
+//! of other files are earlier runs, eval/exec, or libraries. Pools that compile every run under one
+//! shared name (`<string>`, `evalmachine.<anonymous>`) also get the name heuristics of `names`.
 
+mod groups;
+mod names;
+mod node;
+mod python;
+
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+use crate::pool::{EARLIER_OUTPUT_BEGIN, EARLIER_OUTPUT_END};
 
 /// One frame of a traceback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,245 +49,81 @@ impl Failure {
 
 static ANSI: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid"));
-static PY_FILE_FRAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"^\s*File "([^"]*)", line (\d+)(?:, in (.*))?"#).expect("valid"));
-static IPY_CELL_FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:Cell In ?\[(\d+)\]|Input In ?\[(\d+)\]), line (\d+)(?:, in (.*))?")
-        .expect("valid")
-});
-/// Frames whose line is on the following `---->` arrow: old IPython (`<ipython-input-3-…> in f`)
-/// and IPython 8.0-8.4 (`Input In [3], in <cell line: 2>()`).
-static IPY_ARROW_FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:<ipython-input-(\d+)-[0-9a-f]+>|Input In ?\[(\d+)\],) in (.*)")
-        .expect("valid")
-});
-static IPY_ARROW: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^-*> ?(\d+)").expect("valid"));
-static PY_ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::\s?(.*))?$")
-        .expect("valid")
-});
-static NODE_FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*at (?:(.*?) \()?(evalmachine\.<anonymous>|<anonymous>|[^():]+\.(?:js|mjs|cjs)|\[eval\]|[^():]*):(\d+)(?::(\d+))?\)?\s*$").expect("valid")
-});
-static NODE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(evalmachine\.<anonymous>|<anonymous>|\[eval\]):(\d+)\s*$").expect("valid")
-});
-static NODE_ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:Uncaught )?([A-Za-z_$][\w$]*(?:Error|Exception)|Error)(?:\s*\[[^\]]*\])?(?::\s?(.*))?$").expect("valid")
-});
 
 pub fn strip_ansi(text: &str) -> String {
     ANSI.replace_all(text, "").into_owned()
 }
 
-/// Reads a failure from stderr. `code` is what the run sent: frames that point past its end,
-/// or into a function it does not define (code of an earlier run), are not lines of this run.
+/// Reads a failure from stderr. `code` is what the run sent: frames that point past its end, or
+/// into code that is not this run's, are not lines of this run.
 pub fn parse(stderr: &str, code: &str) -> Failure {
-    let code_lines = code.split('\n').count() as u32;
-    let ours = |function: Option<&str>| function.is_none_or(|name| defined_in(code, name));
     let clean = strip_ansi(stderr);
-    let text = clean.trim_end();
-    if text.contains("Traceback (most recent call last)")
-        || text.contains("Cell In[")
-        || text.contains("Cell In [")
-        || text.contains("Input In [")
-        || text.contains("<ipython-input-")
-        || PY_FILE_FRAME.is_match(text.lines().next().unwrap_or(""))
-        || text.lines().any(|l| PY_FILE_FRAME.is_match(l))
+    let own = without_earlier_output(&clean);
+    let text = own.trim_end();
+    // The pool appends its timeout message to whatever the code wrote before.
+    if let Some(last) = text.lines().rev().map(str::trim).find(|l| !l.is_empty())
+        && last.starts_with("Request timed out")
     {
-        return parse_python(text, code_lines, &ours);
+        return frameless("Timeout", last.to_owned());
     }
-    if text
-        .lines()
-        .any(|l| NODE_FRAME.is_match(l) || NODE_HEADER.is_match(l))
-    {
-        return parse_node(text, code_lines, &ours);
+    if python::looks_like(text) {
+        return python::parse(text, code);
+    }
+    if node::looks_like(text) {
+        return node::parse(text, code);
     }
     // No traceback: a timeout, "Execution aborted", or a message of the pool.
-    let (kind, message) = if text.contains("timed out") {
-        ("Timeout".to_owned(), text.to_owned())
+    if let Some(line) = text.lines().rev().find(|l| l.contains("timed out")) {
+        frameless("Timeout", line.trim().to_owned())
     } else if text == "Execution aborted" {
-        (
-            "ExecutionAborted".to_owned(),
+        frameless(
+            "ExecutionAborted",
             "Execution aborted (the session may have run out of memory)".to_owned(),
         )
-    } else if let Some((kind, message)) = last_python_error_line(text) {
-        (kind, message)
+    } else if let Some((kind, message)) = python::last_error_line(text) {
+        Failure {
+            kind,
+            message,
+            frames: Vec::new(),
+        }
     } else {
-        ("Error".to_owned(), first_meaningful_line(text))
-    };
+        frameless("Error", first_meaningful_line(text))
+    }
+}
+
+fn frameless(kind: &str, message: String) -> Failure {
     Failure {
-        kind,
+        kind: kind.to_owned(),
         message,
         frames: Vec::new(),
     }
 }
 
-/// Whether a function named in a frame belongs to the code that ran: module level and
-/// comprehensions always do; a named function only if the code defines it.
-fn defined_in(code: &str, function: &str) -> bool {
-    let name = function
-        .trim()
-        .trim_end_matches("()")
-        .rsplit('.')
-        .next()
-        .unwrap_or(function)
-        .trim();
-    if name.is_empty() || name.starts_with('<') || name == "Object" || name.contains("<anonymous>")
-    {
-        return true;
+/// Drops what the local pool labelled as output of earlier background work: that output came
+/// before this run's own and its errors are not this run's.
+fn without_earlier_output(text: &str) -> Cow<'_, str> {
+    if !text.contains(EARLIER_OUTPUT_BEGIN) {
+        return Cow::Borrowed(text);
     }
-    let name = regex::escape(name);
-    let pattern = format!(
-        r"(?m)(^\s*(async\s+)?def\s+{name}\b|^\s*class\s+{name}\b|function\*?\s+{name}\b|\b{name}\s*[=:]\s*(async\s*)?(function|\(|[A-Za-z_$][\w$]*\s*=>)|^\s*(async\s+)?{name}\s*\([^)]*\)\s*\{{)"
-    );
-    Regex::new(&pattern).is_ok_and(|re| re.is_match(code))
-}
-
-type Ours<'a> = &'a dyn Fn(Option<&str>) -> bool;
-
-fn parse_python(text: &str, code_lines: u32, ours_fn: Ours<'_>) -> Failure {
-    let lines: Vec<&str> = text.lines().collect();
-    let current_cell = lines
-        .iter()
-        .filter_map(|l| IPY_CELL_FRAME.captures(l))
-        .filter_map(|c| {
-            c.get(1)
-                .or(c.get(2))
-                .and_then(|m| m.as_str().parse::<u64>().ok())
-        })
-        .max();
-    let in_code = |n: u32| (n >= 1 && n <= code_lines).then_some(n);
-    let mut frames = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        if let Some(c) = PY_FILE_FRAME.captures(line) {
-            let file = &c[1];
-            let n: u32 = c[2].parse().unwrap_or(0);
-            let ours = (matches!(
-                file,
-                "<string>" | "<stdin>" | "<cell>" | "<input>" | "<module>"
-            ) || file.starts_with("<ipython-input-")
-                || file.starts_with("/tmp/ipykernel_"))
-                && ours_fn(c.get(3).map(|m| m.as_str()));
-            frames.push(Frame {
-                code_line: if ours { in_code(n) } else { None },
-                description: line.trim().to_owned(),
-            });
-        } else if let Some(c) = IPY_CELL_FRAME.captures(line) {
-            let cell = c
-                .get(1)
-                .or(c.get(2))
-                .and_then(|m| m.as_str().parse::<u64>().ok());
-            let n: u32 = c[3].parse().unwrap_or(0);
-            // Frames from other cells are code from earlier runs.
-            let ours = cell == current_cell;
-            frames.push(Frame {
-                code_line: if ours { in_code(n) } else { None },
-                description: line.trim().to_owned(),
-            });
-        } else if IPY_ARROW_FRAME.is_match(line) {
-            let arrow = lines[i + 1..]
-                .iter()
-                .take_while(|l| !l.trim().is_empty())
-                .find_map(|l| {
-                    IPY_ARROW
-                        .captures(l.trim_start())
-                        .and_then(|a| a[1].parse::<u32>().ok())
-                });
-            frames.push(Frame {
-                code_line: arrow.and_then(in_code),
-                description: line.trim().to_owned(),
-            });
-        }
-    }
-    let (kind, message) = last_python_error_line(text)
-        .unwrap_or_else(|| ("Error".to_owned(), first_meaningful_line(text)));
-    Failure {
-        kind,
-        message,
-        frames,
-    }
-}
-
-/// The `Type: message` line that ends a Python traceback.
-fn last_python_error_line(text: &str) -> Option<(String, String)> {
-    text.lines()
-        .rev()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty())
-        .take(8)
-        .find_map(|line| {
-            if line.starts_with(' ') {
-                return None;
-            }
-            let c = PY_ERROR_LINE.captures(line)?;
-            let kind = c[1].to_owned();
-            let short = kind.rsplit('.').next().unwrap_or(&kind);
-            let looks_like_error = short.ends_with("Error")
-                || short.ends_with("Exception")
-                || short.ends_with("Interrupt")
-                || short.ends_with("Exit")
-                || short.ends_with("Warning")
-                || short == "StopIteration"
-                || c.get(2).is_some();
-            looks_like_error.then(|| {
-                (
-                    kind,
-                    c.get(2)
-                        .map(|m| m.as_str().trim().to_owned())
-                        .unwrap_or_default(),
-                )
-            })
-        })
-}
-
-fn parse_node(text: &str, code_lines: u32, ours_fn: Ours<'_>) -> Failure {
-    let in_code = |n: u32| (n >= 1 && n <= code_lines).then_some(n);
-    let mut frames = Vec::new();
-    let mut kind = None;
-    let mut message = String::new();
-    let mut header_line = None;
-    for line in text.lines() {
-        if let Some(c) = NODE_FRAME.captures(line) {
-            let file = &c[2];
-            let n: u32 = c[3].parse().unwrap_or(0);
-            let ours = matches!(file, "evalmachine.<anonymous>" | "<anonymous>" | "[eval]")
-                && ours_fn(c.get(1).map(|m| m.as_str()));
-            frames.push(Frame {
-                code_line: if ours { in_code(n) } else { None },
-                description: line.trim().to_owned(),
-            });
-        } else if let Some(c) = NODE_HEADER.captures(line) {
-            header_line = c[2].parse::<u32>().ok();
-        } else if kind.is_none()
-            && let Some(c) = NODE_ERROR_LINE.captures(line.trim())
-        {
-            kind = Some(c[1].to_owned());
-            message = c
-                .get(2)
-                .map(|m| m.as_str().trim().to_owned())
-                .unwrap_or_default();
-        }
-    }
-    // Node prints the innermost frame first; keep outermost first like Python.
-    frames.reverse();
-    if frames.iter().all(|f| f.code_line.is_none())
-        && let Some(n) = header_line.and_then(in_code)
-    {
-        frames.push(Frame {
-            code_line: Some(n),
-            description: format!("evalmachine.<anonymous>:{n}"),
-        });
-    }
-    Failure {
-        kind: kind.unwrap_or_else(|| "Error".to_owned()),
-        message: if message.is_empty() {
-            first_meaningful_line(text)
+    let mut kept = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end();
+        if bare == EARLIER_OUTPUT_BEGIN {
+            skipping = true;
+        } else if skipping {
+            skipping = bare != EARLIER_OUTPUT_END;
         } else {
-            message
-        },
-        frames,
+            kept.push_str(line);
+        }
     }
+    Cow::Owned(kept)
+}
+
+/// `n` as a line of the code that ran, if it is one.
+fn line_in(code: &str, n: u32) -> Option<u32> {
+    let lines = code.split('\n').count() as u32;
+    (n >= 1 && n <= lines).then_some(n)
 }
 
 fn first_meaningful_line(text: &str) -> String {
@@ -402,5 +253,199 @@ mod tests {
     fn frames_past_the_sent_code_are_not_mapped() {
         let stderr = "Traceback (most recent call last):\n  File \"<string>\", line 40, in <module>\nValueError: x";
         assert_eq!(parse(stderr, &"x\n".repeat(3)).innermost_code_line(), None);
+    }
+
+    // F7: each run of the local pool compiles as its own file; the run's code is the file of
+    // its `<module>` frame, other `<run-N>` files are earlier runs.
+    #[test]
+    fn the_file_of_the_module_frame_is_the_runs_code() {
+        let code = "class B:\n    def __init__(self):\n        pass\n\nA()\n";
+        let stderr = "Traceback (most recent call last):\n  File \"<run-4>\", line 5, in <module>\n    A()\n  File \"<run-2>\", line 3, in __init__\n    raise ValueError('in A')\nValueError: in A";
+        let f = parse(stderr, code);
+        assert_eq!(f.kind, "ValueError");
+        assert_eq!(f.innermost_code_line(), Some(5));
+        // eval/exec/compile frames are `<string>`: not the run's file.
+        let eval = "Traceback (most recent call last):\n  File \"<run-7>\", line 3, in <module>\n    eval('1 +')\n  File \"<string>\", line 1\n    1 +\n       ^\nSyntaxError: invalid syntax";
+        assert_eq!(
+            parse(eval, "a = 1\nb = 2\neval('1 +')\n").innermost_code_line(),
+            Some(3)
+        );
+        // A syntax error of the run itself has no `<module>` frame.
+        let syntax =
+            "  File \"<run-3>\", line 2\n    y = = 2\n        ^\nSyntaxError: invalid syntax";
+        assert_eq!(
+            parse(syntax, "x = 1\ny = = 2\n").innermost_code_line(),
+            Some(2)
+        );
+        // The rule is general: Piston-style entry files.
+        let piston = "Traceback (most recent call last):\n  File \"/piston/jobs/5f0c/file0.code\", line 2, in <module>\n    f()\n  File \"/piston/jobs/5f0c/file0.code\", line 1, in f\n    def f(): return 1/0\nZeroDivisionError: division by zero";
+        assert_eq!(
+            parse(piston, "def f(): return 1/0\nf()\n").innermost_code_line(),
+            Some(1)
+        );
+        let node = "TypeError: x\n    at f (/piston/jobs/5f0c/file0.code:2:9)\n    at Object.<anonymous> (/piston/jobs/5f0c/file0.code:4:1)\n    at Module._compile (node:internal/modules/cjs/loader:1521:14)";
+        assert_eq!(
+            parse(node, "function f() {\n  null.x;\n}\nf();\n").innermost_code_line(),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn node_runs_of_the_local_pool_have_their_own_file() {
+        // `cb` comes from run 1; the throw is reached from line 1 of run 3.
+        let stderr = "<run-1>:2\nvar cbs=[()=>null.x];\n                  ^\n\nTypeError: Cannot read properties of null (reading 'x')\n    at Array.cbs (<run-1>:2:19)\n    at <run-3>:1:7";
+        assert_eq!(
+            parse(stderr, "cbs[0]();\n// two\n").innermost_code_line(),
+            Some(1)
+        );
+        let syntax = "<run-5>:2\n)\n^\n\nSyntaxError: Unexpected token ')'";
+        let f = parse(syntax, "1 +\n)\n");
+        assert_eq!(f.kind, "SyntaxError");
+        assert_eq!(f.innermost_code_line(), Some(2));
+    }
+
+    // F7: Azure's frames all say `<string>`: the name heuristics, tightened.
+    #[test]
+    fn shared_string_frames_of_lambdas_eval_and_other_classes_are_not_mapped() {
+        // A lambda of an earlier cell, called by sorted() on line 3.
+        let lambda = "Traceback (most recent call last):\n  File \"<string>\", line 3, in <module>\n  File \"<string>\", line 1, in <lambda>\nZeroDivisionError: division by zero";
+        let code = "print('a')\nprint('b')\nsorted(xs, key=k)\n";
+        assert_eq!(parse(lambda, code).innermost_code_line(), Some(3));
+        // ... but a lambda of this snippet is its line.
+        let own = "ys = [1]\nk = lambda y: 1 / 0\nsorted(ys, key=k)\n";
+        let lambda_own = lambda.replace("line 1, in <lambda>", "line 2, in <lambda>");
+        assert_eq!(parse(&lambda_own, own).innermost_code_line(), Some(2));
+        // A generator expression of an earlier cell.
+        let genexpr = lambda.replace("<lambda>", "<genexpr>");
+        assert_eq!(parse(&genexpr, code).innermost_code_line(), Some(3));
+        // eval('1 +') on line 3: its `<string>` line 1 is not line 1 of the snippet.
+        let eval = "Traceback (most recent call last):\n  File \"<string>\", line 3, in <module>\n  File \"<string>\", line 1\n    1 +\n       ^\nSyntaxError: invalid syntax";
+        assert_eq!(
+            parse(eval, "a = 1\nb = 2\neval('1 +')\n").innermost_code_line(),
+            Some(3)
+        );
+        let exec = "Traceback (most recent call last):\n  File \"<string>\", line 2, in <module>\n  File \"<string>\", line 1, in <module>\nZeroDivisionError: division by zero";
+        assert_eq!(
+            parse(exec, "a = 1\nexec('1/0')\n").innermost_code_line(),
+            Some(2)
+        );
+        // A pool whose own harness is `<string>` too: the run's `<module>` frame is nested.
+        let harness = "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\n  File \"<string>\", line 3, in <module>\n  File \"<string>\", line 2, in f\nZeroDivisionError: division by zero";
+        assert_eq!(
+            parse(harness, "def f():\n    1/0\nf()\n").innermost_code_line(),
+            Some(2)
+        );
+        // Code a library compiled (pandas.eval, …) is not the snippet's either.
+        let library = "Traceback (most recent call last):\n  File \"<string>\", line 2, in <module>\n  File \"/usr/lib/python3/site-packages/lib.py\", line 9, in run\n  File \"<string>\", line 1, in <module>\nZeroDivisionError: division by zero";
+        assert_eq!(
+            parse(library, "import lib\nlib.run('1/0')\n").innermost_code_line(),
+            Some(2)
+        );
+        // A method of class A (an earlier run) while this snippet has only B.__init__.
+        let init = "Traceback (most recent call last):\n  File \"<string>\", line 5, in <module>\n  File \"<string>\", line 3, in __init__\nValueError: in A";
+        let code = "class B:\n    def __init__(self):\n        pass\n\nA()\n";
+        assert_eq!(parse(init, code).innermost_code_line(), Some(5));
+        // B() itself is B.__init__.
+        let code = "class B:\n    def __init__(self):\n        raise ValueError('in A')\n\nB()\n";
+        assert_eq!(parse(init, code).innermost_code_line(), Some(3));
+    }
+
+    // F8: the error is the first line after the last frame block; the rest continues the message.
+    #[test]
+    fn multi_line_messages_and_notes_keep_the_exception_type() {
+        let detail = "Traceback (most recent call last):\n  File \"<string>\", line 2, in <module>\npsycopg2.errors.UniqueViolation: duplicate key value violates unique constraint \"x\"\nDETAIL:  Key (id)=(1) already exists.\n";
+        let f = parse(detail, "a = 1\ncur.execute(q)\n");
+        assert_eq!(f.kind, "psycopg2.errors.UniqueViolation");
+        assert_eq!(
+            f.message,
+            "duplicate key value violates unique constraint \"x\"\nDETAIL:  Key (id)=(1) already exists."
+        );
+        assert_eq!(f.innermost_code_line(), Some(2));
+        let note = "Traceback (most recent call last):\n  File \"<string>\", line 2, in <module>\nValueError: bad value\nHint: check the input file";
+        let f = parse(note, "a = 1\nraise e\n");
+        assert_eq!(f.kind, "ValueError");
+        assert_eq!(f.message, "bad value\nHint: check the input file");
+        // IPython: the blank line and arrows before the error are part of the frame block.
+        let f = parse(IPYTHON, &"x\n".repeat(5));
+        assert_eq!(f.kind, "ZeroDivisionError");
+        assert_eq!(f.message, "division by zero");
+    }
+
+    #[test]
+    fn exception_groups_report_the_innermost_sub_exception() {
+        let task_group = "  + Exception Group Traceback (most recent call last):\n  |   File \"<string>\", line 7, in <module>\n  |   File \"/usr/lib/python3.11/asyncio/runners.py\", line 190, in run\n  |     return runner.run(main)\n  |            ^^^^^^^^^^^^^^^^\n  |   File \"<string>\", line 5, in main\n  |   File \"/usr/lib/python3.11/asyncio/taskgroups.py\", line 145, in __aexit__\n  |     raise me from None\n  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)\n  +-+---------------- 1 ----------------\n    | Traceback (most recent call last):\n    |   File \"<string>\", line 3, in f\n    | ZeroDivisionError: division by zero\n    +------------------------------------\n";
+        let code = "import asyncio\nasync def f():\n    1/0\nasync def main():\n    async with asyncio.TaskGroup() as tg:\n        tg.create_task(f())\nasyncio.run(main())\n";
+        let f = parse(task_group, code);
+        assert_eq!(f.kind, "ZeroDivisionError");
+        assert_eq!(f.message, "division by zero");
+        assert_eq!(f.innermost_code_line(), Some(3));
+        let nested = "  + Exception Group Traceback (most recent call last):\n  |   File \"<string>\", line 2, in <module>\n  | ExceptionGroup: outer (2 sub-exceptions)\n  +-+---------------- 1 ----------------\n    | ValueError: a\n    +---------------- 2 ----------------\n    | ExceptionGroup: inner (1 sub-exception)\n    +-+---------------- 1 ----------------\n      | TypeError: b\n      +------------------------------------\n";
+        let f = parse(nested, "x = 1\nraise g\n");
+        assert_eq!((f.kind.as_str(), f.message.as_str()), ("TypeError", "b"));
+        assert_eq!(f.innermost_code_line(), Some(2));
+    }
+
+    // F9: the error of the last stack block wins; earlier background output is skipped.
+    #[test]
+    fn node_takes_the_error_of_the_last_stack_block() {
+        let code = "console.error('Error: retrying');\nconst a = 1;\nundefinedFn();\n";
+        let stderr = "Error: retrying\nevalmachine.<anonymous>:3\nundefinedFn();\n^\n\nReferenceError: undefinedFn is not defined\n    at evalmachine.<anonymous>:3:1";
+        let f = parse(stderr, code);
+        assert_eq!(f.kind, "ReferenceError");
+        assert_eq!(f.message, "undefinedFn is not defined");
+        assert_eq!(f.innermost_code_line(), Some(3));
+        let leftover = format!(
+            "{}\nTypeError: Cannot read properties of null (reading 'boom')\n    at Timeout._onTimeout (<run-1>:1:31)\n    at listOnTimeout (node:internal/timers:573:17)\n{}\nReferenceError: undefinedFn is not defined\n    at <run-2>:3:1",
+            crate::pool::EARLIER_OUTPUT_BEGIN,
+            crate::pool::EARLIER_OUTPUT_END
+        );
+        let f = parse(&leftover, "a = 1;\nb = 2;\nundefinedFn();\n");
+        assert_eq!(f.kind, "ReferenceError");
+        assert_eq!(f.innermost_code_line(), Some(3));
+        // The same for Python: a thread's traceback printed after the last run.
+        let python = format!(
+            "{}\nException in thread Thread-1:\nTraceback (most recent call last):\n  File \"<run-1>\", line 2, in work\nKeyError: 'k'\n{}\nTraceback (most recent call last):\n  File \"<run-2>\", line 1, in <module>\nNameError: name 'x' is not defined",
+            crate::pool::EARLIER_OUTPUT_BEGIN,
+            crate::pool::EARLIER_OUTPUT_END
+        );
+        let f = parse(&python, "x\n");
+        assert_eq!(f.kind, "NameError");
+        assert_eq!(f.innermost_code_line(), Some(1));
+    }
+
+    // F10: constructors and async functions of the snippet are its code.
+    #[test]
+    fn node_constructor_and_async_frames_count_when_defined_in_the_snippet() {
+        let code = "class Foo {\n  constructor() { throw new Error('ctor'); }\n}\n\n\nnew Foo();\n";
+        let stderr = "Error: ctor\n    at new Foo (evalmachine.<anonymous>:2:25)\n    at evalmachine.<anonymous>:6:1";
+        assert_eq!(parse(stderr, code).innermost_code_line(), Some(2));
+        let code = "async function f() {\n  await null;\n  throw new Error('async');\n}\nasync function g() { await f(); }\n(async () => { await g(); })();\n";
+        let stderr = "Error: async\n    at f (evalmachine.<anonymous>:3:9)\n    at async g (evalmachine.<anonymous>:5:22)\n    at async evalmachine.<anonymous>:6:16";
+        let f = parse(stderr, code);
+        assert_eq!(f.innermost_code_line(), Some(3));
+        assert!(
+            f.frames.iter().any(|fr| fr.code_line == Some(5)),
+            "{:?}",
+            f.frames
+        );
+        // Not defined here: the call line.
+        let other = "Error: ctor\n    at new Foo (evalmachine.<anonymous>:2:25)\n    at evalmachine.<anonymous>:1:1";
+        assert_eq!(
+            parse(other, "new Foo();\n// 2\n").innermost_code_line(),
+            Some(1)
+        );
+    }
+
+    // F18: the output before a timeout stays; the failure is the timeout.
+    #[test]
+    fn a_timeout_after_some_output_is_a_timeout() {
+        let stderr = "err-before\nTraceback (most recent call last):\n  File \"<run-1>\", line 1, in <module>\nValueError: logged, not raised\nRequest timed out waiting for code execution to complete";
+        let f = parse(stderr, "x\n");
+        assert_eq!(f.kind, "Timeout");
+        assert_eq!(
+            f.message,
+            "Request timed out waiting for code execution to complete"
+        );
+        assert!(f.frames.is_empty());
     }
 }

@@ -1030,3 +1030,6 @@ async fn image_results_are_saved_and_named_in_the_transcript() {
         "{text}"
     );
 }
+
+#[path = "lsp/earlier_runs.rs"]
+mod earlier_runs;

@@ -260,8 +260,9 @@ async fn exceptions_give_a_traceback_of_the_submitted_code() {
         err.starts_with("Traceback (most recent call last):"),
         "{err}"
     );
+    // Each run's code is a file of its own.
     assert!(
-        err.contains("File \"<string>\", line 3, in <module>"),
+        err.contains("File \"<run-1>\", line 3, in <module>"),
         "{err}"
     );
     assert!(err.contains("ZeroDivisionError: division by zero"), "{err}");
@@ -282,7 +283,7 @@ async fn exceptions_give_a_traceback_of_the_submitted_code() {
     let syntax = p.exec("traces", "x = 1\ny = = 2\n").await;
     assert_eq!(syntax["status"], "Failed");
     let err = stderr(&syntax);
-    assert!(err.contains("File \"<string>\", line 2"), "{err}");
+    assert!(err.contains("File \"<run-3>\", line 2"), "{err}");
     assert!(err.contains("SyntaxError"), "{err}");
 
     // The session still works afterwards.
@@ -1044,7 +1045,12 @@ async fn node_state_results_and_errors() {
         text.contains("ReferenceError: notDefined is not defined"),
         "{text}"
     );
-    assert!(text.contains("evalmachine.<anonymous>:3"), "{text}");
+    // The header names the run's own script.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("<run-") && l.ends_with(">:3")),
+        "{text}"
+    );
     assert!(!text.contains("worker.js"), "{text}");
 
     let syntax = p.exec("node-1", "1 +\n)").await;
@@ -1305,3 +1311,6 @@ fn the_pool_can_live_in_other_tasks() {
     assert_eq!("Python".parse::<Language>(), Ok(Language::Python));
     assert!("ruby".parse::<Language>().is_err());
 }
+
+#[path = "pool/workers.rs"]
+mod workers;

@@ -4,6 +4,11 @@
 //! it belongs to the execution. Only the first `cap` bytes are kept, so endless output cannot
 //! exhaust memory, but the whole stream is still scanned for the marker.
 
+/// Label lines around output that background work of earlier executions wrote after their end
+/// marker, put before the next execution's own output so that no one takes it for that output.
+pub const EARLIER_OUTPUT_BEGIN: &str = "[local pool] output of earlier background work:";
+pub const EARLIER_OUTPUT_END: &str = "[local pool] end of the output of earlier background work";
+
 /// Collects one stream until the execution's end marker shows up (or the stream ends).
 pub struct Capture {
     marker: Vec<u8>,
@@ -13,7 +18,7 @@ pub struct Capture {
     /// Bytes held back because they could be the start of the marker.
     window: Vec<u8>,
     finished: bool,
-    /// Bytes after the marker: output of background work, shown with the next execution.
+    /// Bytes after the marker: output of background work, shown (labelled) with the next execution.
     leftover: Vec<u8>,
 }
 
@@ -86,6 +91,23 @@ impl Capture {
         self.kept.extend_from_slice(&bytes[..take]);
         self.dropped += (bytes.len() - take) as u64;
     }
+}
+
+/// Output left over from earlier executions, between its label lines; nothing when there is none.
+pub fn labelled_earlier_output(leftover: Vec<u8>) -> Vec<u8> {
+    if leftover.is_empty() {
+        return leftover;
+    }
+    let mut out = Vec::with_capacity(leftover.len() + 128);
+    out.extend_from_slice(EARLIER_OUTPUT_BEGIN.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(&leftover);
+    if !leftover.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(EARLIER_OUTPUT_END.as_bytes());
+    out.push(b'\n');
+    out
 }
 
 fn push_bounded(buf: &mut Vec<u8>, data: &[u8], cap: usize) {

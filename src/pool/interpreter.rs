@@ -1,11 +1,13 @@
 //! One interpreter process of one session and the protocol spoken with its worker script.
 //!
-//! The child gets a socketpair end as fd 0 (JSON lines both ways: requests, `ready`, `done`) and
-//! pipes as fds 1 and 2, which carry the user's output, including that of child processes. The
-//! child leads its own process group so a timeout or a shutdown kills everything it started.
+//! The child gets a socketpair end as fd 3 (JSON lines both ways: requests, `ready`, `done`),
+//! /dev/null as fd 0, and pipes as fds 1 and 2, which carry the user's output, including that of
+//! child processes. The protocol is never on fds 0-2: those are what child processes inherit,
+//! and a child reading its stdin would take the next request. The child leads its own process
+//! group so a timeout or a shutdown kills everything it started.
 
 use std::collections::HashSet;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -14,14 +16,14 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::Language;
-use super::capture::Capture;
+use super::capture::{Capture, labelled_earlier_output};
 
 /// How long a fresh interpreter may take to say it is ready.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,11 +36,16 @@ const READ_CHUNK: usize = 64 << 10;
 pub const TIMEOUT_MESSAGE: &str = "Request timed out waiting for code execution to complete";
 
 mod sys {
-    // libc's kill(2); declared here because the crate does not depend on `libc` directly.
+    // libc's kill(2) and dup2(2); declared here because the crate does not depend on `libc`
+    // directly.
     unsafe extern "C" {
         pub safe fn kill(pid: i32, sig: i32) -> i32;
+        pub safe fn dup2(old: i32, new: i32) -> i32;
     }
 }
+
+/// The fd on which the worker finds its protocol socket (worker.py and worker.js agree).
+const PROTOCOL_FD: i32 = 3;
 
 const SIGKILL: i32 = 9;
 
@@ -147,8 +154,8 @@ pub enum ExecEnd {
         stdout: String,
         stderr: String,
     },
-    /// The time limit passed; the interpreter was killed.
-    TimedOut { stdout: String },
+    /// The time limit passed; the interpreter was killed. The output is what came before.
+    TimedOut { stdout: String, stderr: String },
     /// The interpreter ended during the execution; `reason` says how.
     Died {
         reason: String,
@@ -190,13 +197,30 @@ impl Interpreter {
             std::os::unix::net::UnixStream::pair().context("creating the worker socket")?;
         ours.set_nonblocking(true)?;
         let ours = tokio::net::UnixStream::from_std(ours)?;
+        // dup2 onto itself would keep close-on-exec: make sure the socket is not fd 3 already.
+        let theirs = if theirs.as_raw_fd() == PROTOCOL_FD {
+            theirs.try_clone().context("moving the worker socket")?
+        } else {
+            theirs
+        };
+        let theirs = OwnedFd::from(theirs);
         let mut cmd = launcher.command();
         cmd.current_dir(cwd)
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0);
+        // SAFETY: only dup2(2), which is async-signal-safe, runs between fork and exec. The
+        // closure owns the socket, so dropping the command closes the parent's copy.
+        unsafe {
+            cmd.pre_exec(move || {
+                if sys::dup2(theirs.as_raw_fd(), PROTOCOL_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let spawned = cmd.spawn();
         // The command holds the child's end of the socket; it must go, or EOF never shows.
         drop(cmd);
@@ -276,8 +300,15 @@ impl Interpreter {
         let marker = format!("\u{1e}AZSP-END-{}\u{1e}", uuid::Uuid::new_v4().simple());
         let mut out = Capture::new(marker.as_bytes(), cap);
         let mut err = Capture::new(marker.as_bytes(), cap);
-        out.feed(&std::mem::take(&mut self.out_leftover));
-        err.feed(&std::mem::take(&mut self.err_leftover));
+        // Output that background work wrote after the last execution ended comes first, labelled.
+        read_waiting(&mut self.stdout, &mut self.out_leftover, cap).await;
+        read_waiting(&mut self.stderr, &mut self.err_leftover, cap).await;
+        out.feed(&labelled_earlier_output(std::mem::take(
+            &mut self.out_leftover,
+        )));
+        err.feed(&labelled_earlier_output(std::mem::take(
+            &mut self.err_leftover,
+        )));
         let deadline = Instant::now() + limit;
 
         let mut request = serde_json::json!({
@@ -289,7 +320,11 @@ impl Interpreter {
             r = self.proto_w.write_all(request.as_bytes()) => r.is_ok(),
             _ = sleep_until(deadline) => {
                 self.kill().await;
-                return ExecEnd::TimedOut { stdout: String::new() };
+                self.drain(&mut out, &mut err).await;
+                return ExecEnd::TimedOut {
+                    stdout: out.into_parts().0,
+                    stderr: err.into_parts().0,
+                };
             }
         };
 
@@ -311,8 +346,11 @@ impl Interpreter {
                 }
                 _ = sleep_until(deadline) => {
                     self.kill().await;
-                    out.close();
-                    return ExecEnd::TimedOut { stdout: out.into_parts().0 };
+                    self.drain(&mut out, &mut err).await;
+                    return ExecEnd::TimedOut {
+                        stdout: out.into_parts().0,
+                        stderr: err.into_parts().0,
+                    };
                 }
                 r = self.stdout.read(&mut ob), if !out.finished() => feed(&mut out, r, &ob),
                 r = self.stderr.read(&mut eb), if !err.finished() => feed(&mut err, r, &eb),
@@ -339,17 +377,7 @@ impl Interpreter {
                     _ => break,
                 }
             }
-            // Collect what it wrote last (a grandchild may hold the pipes open: bounded wait).
-            let drain_until = Instant::now() + DRAIN_TIMEOUT;
-            while !(out.finished() && err.finished()) {
-                tokio::select! {
-                    _ = sleep_until(drain_until) => break,
-                    r = self.stdout.read(&mut ob), if !out.finished() => feed(&mut out, r, &ob),
-                    r = self.stderr.read(&mut eb), if !err.finished() => feed(&mut err, r, &eb),
-                }
-            }
-            out.close();
-            err.close();
+            self.drain(&mut out, &mut err).await;
         }
 
         match done {
@@ -382,6 +410,22 @@ impl Interpreter {
         }
     }
 
+    /// Collects what the ended interpreter wrote last (a grandchild may hold the pipes open:
+    /// bounded wait), then closes both captures.
+    async fn drain(&mut self, out: &mut Capture, err: &mut Capture) {
+        let (mut ob, mut eb) = (vec![0u8; READ_CHUNK], vec![0u8; READ_CHUNK]);
+        let drain_until = Instant::now() + DRAIN_TIMEOUT;
+        while !(out.finished() && err.finished()) {
+            tokio::select! {
+                _ = sleep_until(drain_until) => break,
+                r = self.stdout.read(&mut ob), if !out.finished() => feed(out, r, &ob),
+                r = self.stderr.read(&mut eb), if !err.finished() => feed(err, r, &eb),
+            }
+        }
+        out.close();
+        err.close();
+    }
+
     /// Kills the process group and reaps the interpreter.
     pub async fn kill(&mut self) {
         kill_group(self.pgid);
@@ -408,6 +452,24 @@ async fn read_message(reader: &mut OwnedReadHalf, buf: &mut Vec<u8>) -> Option<V
         match reader.read(&mut chunk).await {
             Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
             _ => return None,
+        }
+    }
+}
+
+/// Reads what a stream holds already, without waiting (at most `cap` bytes; `into` keeps up to
+/// `cap`): output written between two executions.
+async fn read_waiting<R: AsyncRead + Unpin>(stream: &mut R, into: &mut Vec<u8>, cap: usize) {
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut read = 0;
+    while read < cap {
+        // A zero timeout still polls the read once: it completes only if bytes are there.
+        match timeout(Duration::ZERO, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {
+                read += n;
+                let room = cap.saturating_sub(into.len());
+                into.extend_from_slice(&buf[..n.min(room)]);
+            }
+            _ => break,
         }
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Layout: `routes` (HTTP surface) and `files` (files API) sit on `session` (registry and
 //! per-session actor), which drives `interpreter` (process and worker protocol, with `capture`
-//! bounding output); `errors` shapes Azure error bodies. `worker.py` and `worker.js` are the
-//! scripts the interpreters run.
+//! bounding output); `errors` shapes Azure error bodies. `worker.py` and `worker.js` (with
+//! `toplevel.js`) are the scripts the interpreters run.
 
 mod capture;
 mod errors;
@@ -27,6 +27,7 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use capture::{EARLIER_OUTPUT_BEGIN, EARLIER_OUTPUT_END};
 pub use errors::PoolError;
 
 use interpreter::{Launcher, ProcessTable};
@@ -34,6 +35,7 @@ use session::{Registry, Settings};
 
 const WORKER_PY: &str = include_str!("worker.py");
 const WORKER_JS: &str = include_str!("worker.js");
+const TOPLEVEL_JS: &str = include_str!("toplevel.js");
 /// Temporary data roots are named `azure-sessions-pool-<uuid>` and hold `owner.pid`.
 const TEMP_PREFIX: &str = "azure-sessions-pool-";
 const OWNER_FILE: &str = "owner.pid";
@@ -280,6 +282,7 @@ fn prepare_root(root: &Path, opts: &PoolOptions) -> anyhow::Result<Settings> {
     }
     std::fs::write(runtime_dir.join("worker.py"), WORKER_PY).context("writing worker.py")?;
     std::fs::write(runtime_dir.join("worker.js"), WORKER_JS).context("writing worker.js")?;
+    std::fs::write(runtime_dir.join("toplevel.js"), TOPLEVEL_JS).context("writing toplevel.js")?;
     Ok(Settings {
         language: opts.language,
         // Bounded so that deadline and expiry arithmetic can never overflow.

@@ -479,17 +479,18 @@ impl Actor {
                 result,
                 elapsed,
             },
-            ExecEnd::TimedOut { stdout } => {
+            ExecEnd::TimedOut { stdout, stderr } => {
                 slot.interpreter = None;
                 slot.ended = Some(format!(
                     "it was stopped because an execution timed out after {} s",
                     job.limit.as_secs_f64()
                 ));
                 lock(&self.state).renew();
+                // What the code wrote before the deadline stays; the timeout is the last line.
                 Outcome {
                     ok: false,
                     stdout,
-                    stderr: TIMEOUT_MESSAGE.to_string(),
+                    stderr: format!("{note}{stderr}{}{TIMEOUT_MESSAGE}", line_break(&stderr)),
                     result: Value::from(""),
                     elapsed,
                 }
@@ -502,16 +503,12 @@ impl Actor {
                 slot.interpreter = None;
                 slot.ended = Some(reason.clone());
                 lock(&self.state).renew();
-                let sep = if stderr.is_empty() || stderr.ends_with('\n') {
-                    ""
-                } else {
-                    "\n"
-                };
                 Outcome {
                     ok: false,
                     stdout,
                     stderr: format!(
-                        "{note}{stderr}{sep}[local pool] {reason} during this execution; the next execution starts a fresh interpreter."
+                        "{note}{stderr}{}[local pool] {reason} during this execution; the next execution starts a fresh interpreter.",
+                        line_break(&stderr)
                     ),
                     result: Value::from(""),
                     elapsed,
@@ -526,5 +523,14 @@ impl Actor {
                 )
             }
         }
+    }
+}
+
+/// What goes between captured output and a line the pool adds after it.
+fn line_break(text: &str) -> &'static str {
+    if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
     }
 }

@@ -1,8 +1,13 @@
 // Worker of the azure-sessions-lsp local pool: one long-lived Node.js interpreter of one session.
 //
-// Protocol: fd 0 is a socket to the pool; requests and replies are JSON lines on it. User output
-// goes to fds 1 and 2 (pipes the pool reads; writes to pipes are synchronous on Linux), and the
-// end of an execution is marked on both streams with a random marker chosen by the pool.
+// Protocol: fd 3 is a socket to the pool (fd 0 is /dev/null, and child processes get only fds 0-2,
+// so they can't read requests); requests and replies are JSON lines on it. User output goes to
+// fds 1 and 2 (pipes the pool reads; writes to pipes are synchronous on Linux), and the end of an
+// execution is marked on both streams with a random marker chosen by the pool.
+//
+// Each execution's code is a script named for that run (`<run-17>`), so a stack frame's file tells
+// which run its code is from. Top-level `const`/`let`/`class` become globals (see toplevel.js),
+// so running a cell again works.
 'use strict';
 
 const fs = require('fs');
@@ -12,8 +17,9 @@ const util = require('util');
 const vm = require('vm');
 const { Readable } = require('stream');
 const { createRequire } = require('module');
+const { rewriteTopLevel } = require('./toplevel.js');
 
-const FILENAME = 'evalmachine.<anonymous>';
+const PROTOCOL_FD = 3;
 const RESULT_LIMIT = 1 << 20;
 
 // Node's own globals that user code expects; the vm context brings the JavaScript builtins.
@@ -34,8 +40,8 @@ sandbox.__dirname = process.cwd();
 sandbox.__filename = path.join(process.cwd(), '__session__.js');
 const context = vm.createContext(sandbox);
 
-// fd 0 is the protocol socket, so user code gets the execution's stdin as `process.stdin`
-// (empty, ending at once, when the request has none).
+// User code gets the execution's stdin as `process.stdin` (empty, ending at once, when the
+// request has none).
 let currentStdin = Readable.from([]);
 Object.defineProperty(process, 'stdin', {
   configurable: true,
@@ -47,9 +53,10 @@ Object.defineProperty(process, 'stdin', {
 process.on('uncaughtException', (err) => process.stderr.write(formatError(err) + '\n'));
 process.on('unhandledRejection', (err) => process.stderr.write(formatError(err) + '\n'));
 
-const socket = new net.Socket({ fd: 0, readable: true, writable: true });
+const socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
 let pending = '';
 let queue = Promise.resolve();
+let runs = 0;
 
 socket.setEncoding('utf8');
 socket.on('data', (chunk) => {
@@ -87,7 +94,8 @@ async function execute(request) {
   let result = '';
   currentStdin = Readable.from(typeof request.stdin === 'string' ? [request.stdin] : []);
   try {
-    const script = new vm.Script(String(request.code ?? ''), { filename: FILENAME });
+    runs += 1;
+    const script = compile(String(request.code ?? ''), `<run-${runs}>`);
     let value = script.runInContext(context, { displayErrors: true });
     if (value !== null && typeof value === 'object' && typeof value.then === 'function') {
       value = await value;
@@ -101,6 +109,20 @@ async function execute(request) {
   writeAll(1, marker);
   writeAll(2, marker);
   send({ op: 'done', ok, result });
+}
+
+// The rewritten script when it compiles; else the code as written, so that a syntax error is
+// reported on the user's own text.
+function compile(code, filename) {
+  const rewritten = rewriteTopLevel(code);
+  if (rewritten !== code) {
+    try {
+      return new vm.Script(rewritten, { filename });
+    } catch {
+      // Fall through to the original.
+    }
+  }
+  return new vm.Script(code, { filename });
 }
 
 function toResult(value) {

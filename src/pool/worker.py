@@ -1,16 +1,20 @@
 # Worker of the azure-sessions-lsp local pool: one long-lived Python interpreter of one session.
 #
-# Protocol: fd 0 is a socket to the pool. The worker moves it to a private, non-inheritable fd and
-# points fd 0 at /dev/null, so user code can neither read nor write the protocol. Requests and
-# replies are JSON lines on that socket. User output goes straight to fds 1 and 2 (pipes the pool
-# reads), including the output of child processes; the end of an execution is marked on both
-# streams with a random marker chosen by the pool for that execution.
+# Protocol: fd 3 is a socket to the pool (fd 0 is /dev/null). The worker moves the socket to a
+# private, non-inheritable fd, so neither user code nor its child processes can read or write the
+# protocol. Requests and replies are JSON lines on that socket. User output goes straight to fds 1
+# and 2 (pipes the pool reads), including the output of child processes; the end of an execution
+# is marked on both streams with a random marker chosen by the pool for that execution.
+#
+# Each execution's code compiles under a file name of its own (`<run-17>`), registered in
+# linecache: tracebacks show its source lines, and a frame's file tells which run its code is from.
 import ast
 import asyncio
 import base64
 import builtins
 import inspect
 import json
+import linecache
 import os
 import socket
 import sys
@@ -18,8 +22,11 @@ import tempfile
 import traceback
 import types
 
-FILENAME = "<string>"
+PROTOCOL_FD = 3
 RESULT_LIMIT = 1 << 20
+# Source kept in linecache for tracebacks through functions of earlier runs; the oldest goes first
+# past this many characters.
+SOURCE_LIMIT = 32 << 20
 
 
 def write_all(fd, data):
@@ -30,7 +37,8 @@ def write_all(fd, data):
 
 class Worker:
     def __init__(self):
-        self.proto = socket.socket(fileno=os.dup(0))
+        self.proto = socket.socket(fileno=os.dup(PROTOCOL_FD))
+        os.close(PROTOCOL_FD)
         self.devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(self.devnull, 0)
         sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
@@ -39,6 +47,9 @@ class Worker:
         self.out_fd = os.dup(1)
         self.err_fd = os.dup(2)
         self.loop = None
+        self.runs = 0
+        self.filename = None
+        self.sources = []
         main = types.ModuleType("__main__")
         main.__dict__["__builtins__"] = builtins
         sys.modules["__main__"] = main
@@ -101,16 +112,31 @@ class Worker:
         sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
 
     def run(self, code):
-        tree = ast.parse(code, FILENAME, "exec")
+        filename = self.register(code)
+        tree = ast.parse(code, filename, "exec")
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
-        self.evaluate(compile(tree, FILENAME, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT))
+        self.evaluate(compile(tree, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT))
         if last is None:
             return False, None
         return True, self.evaluate(
-            compile(last, FILENAME, "eval", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            compile(last, filename, "eval", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
         )
+
+    def register(self, code):
+        """Names this execution's code and puts its source in linecache."""
+        self.runs += 1
+        self.filename = "<run-%d>" % self.runs
+        # mtime None: linecache.checkcache never drops it (there is no file to compare with).
+        linecache.cache[self.filename] = (len(code), None, code.splitlines(True), self.filename)
+        self.sources.append((self.filename, len(code)))
+        total = sum(size for _, size in self.sources)
+        while total > SOURCE_LIMIT and len(self.sources) > 1:
+            name, size = self.sources.pop(0)
+            linecache.cache.pop(name, None)
+            total -= size
+        return self.filename
 
     def evaluate(self, code):
         value = eval(code, self.ns)
@@ -124,7 +150,7 @@ class Worker:
     def report(self, error):
         tb = error.__traceback__
         # Hide the worker's own frames: the traceback starts in the submitted code.
-        while tb is not None and tb.tb_frame.f_code.co_filename != FILENAME:
+        while tb is not None and tb.tb_frame.f_code.co_filename != self.filename:
             tb = tb.tb_next
         try:
             text = "".join(traceback.format_exception(type(error), error, tb))

@@ -10,6 +10,7 @@ mod marks;
 mod output;
 mod progress;
 pub mod protocol;
+mod recycle;
 mod runner;
 mod runtime;
 mod sessions;

@@ -2,7 +2,7 @@
 //! leaves behind (transcript entry, diagnostics, lens, hover, `RunOutcome`).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -15,7 +15,7 @@ use super::marks::moved;
 use super::output::{diagnostics_for, hover_text, save_image, spill, to_lsp_diagnostic};
 use super::progress::{CancelEntry, RunProgress};
 use super::protocol::*;
-use super::runtime::Resolved;
+use super::recycle::{remember_session, take_pool_note};
 use super::sessions::Session;
 use super::{Inner, lock, token_key};
 use crate::code::{self, Pos, Snippet, Target};
@@ -23,9 +23,6 @@ use crate::sessions::{ExecuteRequest, Execution, ExecutionStatus, RetryNotice};
 use crate::settings::Settings;
 use crate::traceback;
 use crate::transcript::{self, Entry};
-
-/// Idle longer than this, a pool may have recycled the session (Azure's shortest cooldown is 300 s).
-const RECYCLE_CHECK_AFTER: Duration = Duration::from_secs(240);
 
 /// One run, from the moment it is queued.
 struct RunJob {
@@ -311,62 +308,17 @@ impl Inner {
                 }
             }
         };
-        let execution = match result {
+        let mut execution = match result {
             Ok(execution) => execution,
             Err(error) => return Err(self.could_not_run(job, error.to_string()).await),
         };
-        if execution
-            .stderr
-            .contains("[local pool] The previous interpreter")
-        {
-            notes.push("The local pool replaced the session's interpreter: variables from earlier runs are gone.".to_owned());
-        }
+        take_pool_note(&mut execution.stderr, &mut notes);
         if lock(&job.session.state).seen.is_none() {
             remember_session(job.session.clone(), resolved.clone(), identifier.clone());
         }
         Ok(self
             .finish(job, &resolved.label, started_at, notes, execution)
             .await)
-    }
-
-    /// Asks the pool whether the session was recycled since we last saw it (only when it may have been).
-    async fn check_recycled(
-        &self,
-        session: &Session,
-        resolved: &Resolved,
-        identifier: &str,
-    ) -> Vec<String> {
-        let (due, seen) = {
-            let state = lock(&session.state);
-            let idle = state
-                .last_run
-                .is_some_and(|t| t.elapsed() > RECYCLE_CHECK_AFTER);
-            (idle || state.last_timed_out, state.seen.clone())
-        };
-        let Some(seen) = seen.filter(|_| due) else {
-            return Vec::new();
-        };
-        let now = resolved
-            .http
-            .get_session(&resolved.target, &resolved.credentials, identifier)
-            .await;
-        let recycled = match &now {
-            Ok(None) => true,
-            Ok(Some(now)) => {
-                now.created_at != seen.created_at || (now.etag.is_some() && now.etag != seen.etag)
-            }
-            Err(_) => false,
-        };
-        if let Ok(now) = now {
-            let mut state = lock(&session.state);
-            state.seen = now;
-            state.last_timed_out = false;
-        }
-        if recycled {
-            vec!["The session was recycled (its cooldown expired or the pool replaced it): variables and files from earlier runs are gone.".to_owned()]
-        } else {
-            Vec::new()
-        }
     }
 
     async fn could_not_run(&self, job: &RunJob, message: String) -> jsonrpc::Error {
@@ -456,7 +408,7 @@ impl Inner {
             state.runs += 1;
             state.last_run_at = Some(started_at.clone());
             state.last_run = Some(Instant::now());
-            state.last_timed_out = execution.stderr.contains("timed out");
+            state.last_timed_out = failure.as_ref().is_some_and(|f| f.kind == "Timeout");
             state.transcript.push(&Entry {
                 number,
                 started_at: &started_at,
@@ -542,19 +494,6 @@ impl Inner {
             .publish_diagnostics(uri.clone(), diagnostics, version)
             .await;
     }
-}
-
-/// Records what the pool says about a new session, in the background.
-fn remember_session(session: Arc<Session>, resolved: Resolved, identifier: String) {
-    tokio::spawn(async move {
-        if let Ok(Some(description)) = resolved
-            .http
-            .get_session(&resolved.target, &resolved.credentials, &identifier)
-            .await
-        {
-            lock(&session.state).seen = Some(description);
-        }
-    });
 }
 
 fn file_name(uri: &str) -> String {
