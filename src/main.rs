@@ -74,6 +74,8 @@ struct RunArgs {
     /// Text given to the code as standard input.
     #[arg(long)]
     stdin: Option<String>,
+    /// How long the run may take (1-3600). Azure ends code-interpreter runs at 220 s and
+    /// Container Apps ingress at 240 s; longer runs are for custom containers and the local pool.
     #[arg(long, env = "AZURE_SESSIONS_TIMEOUT_SECONDS", default_value_t = settings::DEFAULT_TIMEOUT_SECONDS)]
     timeout_seconds: u64,
     #[arg(long, env = "AZURE_SESSIONS_COLD_START_TIMEOUT_SECONDS", default_value_t = settings::DEFAULT_COLD_START_TIMEOUT_SECONDS)]
@@ -248,13 +250,21 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             ))
         }
     };
+    let mut timeout = Duration::from_secs(args.timeout_seconds.clamp(1, 3600));
+    if timeout > settings::AZURE_RUN_LIMIT && settings::is_code_interpreter_host(&endpoint) {
+        eprintln!(
+            "azure-sessions-lsp: --timeout-seconds {} is beyond what Azure allows: code-interpreter pools end a run at 220 s; using 220",
+            timeout.as_secs()
+        );
+        timeout = settings::AZURE_RUN_LIMIT;
+    }
     let client = SessionsClient::new(&HttpOptions::default()).map_err(|e| e.to_string())?;
     let request = ExecuteRequest {
         identifier: &identifier,
         code: &code,
         language: args.language.as_str(),
         stdin: args.stdin.as_deref(),
-        timeout: Duration::from_secs(args.timeout_seconds.clamp(1, 3600)),
+        timeout,
         cold_start_budget: Duration::from_secs(args.cold_start_timeout_seconds.min(600)),
     };
     let on_retry = |notice: azure_sessions_lsp::sessions::RetryNotice| {

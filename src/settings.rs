@@ -16,6 +16,16 @@ pub const DEFAULT_COLD_START_TIMEOUT_SECONDS: u64 = 60;
 pub const DEFAULT_CELL_MARKER: &str = r"^\s*(#|//)\s*%%";
 pub const DEFAULT_CUSTOM_PATH: &str = "{language}/execute";
 const TIMEOUT_RANGE: (u64, u64) = (1, 3600);
+/// Azure ends a code-interpreter run at 220 s (sessions-code-interpreter.md).
+pub const AZURE_RUN_LIMIT: Duration = Duration::from_secs(220);
+
+/// Code-interpreter pools live at `<region>.dynamicsessions.io`.
+pub fn is_code_interpreter_host(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.to_ascii_lowercase()))
+        .is_some_and(|h| h.ends_with(".dynamicsessions.io"))
+}
 const COLD_START_RANGE: (u64, u64) = (0, 600);
 
 /// Where code runs.
@@ -256,6 +266,22 @@ impl WireSettings {
             DEFAULT_TIMEOUT_SECONDS,
             &mut errors,
         );
+        // Azure ends a code-interpreter run at 220 s: a larger value would promise what the
+        // service will not do, so it is reported once and held there.
+        if settings.timeout > AZURE_RUN_LIMIT
+            && let Endpoint::Remote(url) = &settings.endpoint
+            && is_code_interpreter_host(url)
+        {
+            errors.push(SettingError {
+                key: "timeoutSeconds",
+                message: format!(
+                    "{} s is beyond what Azure allows: code-interpreter pools end a run at 220 s \
+                     (and Container Apps ingress at 240 s); using 220",
+                    settings.timeout.as_secs()
+                ),
+            });
+            settings.timeout = AZURE_RUN_LIMIT;
+        }
         settings.cold_start_timeout = seconds(
             "coldStartTimeoutSeconds",
             self.cold_start_timeout_seconds,
@@ -396,7 +422,7 @@ pub fn schema() -> Value {
         "apiVersion": {"type": "string", "default": "", "description": "The api-version query value; empty means 2025-10-02-preview for executions, 2024-02-02-preview for legacy, none for custom."},
         "customPath": {"type": "string", "default": DEFAULT_CUSTOM_PATH, "description": "The path for api = custom; {language} is the document's language id."},
         "auth": {"type": "string", "default": "auto", "enum": AuthMode::NAMES, "description": "How to get an Entra ID token for https://dynamicsessions.io/.default."},
-        "timeoutSeconds": {"type": "integer", "default": DEFAULT_TIMEOUT_SECONDS, "minimum": TIMEOUT_RANGE.0, "maximum": TIMEOUT_RANGE.1, "description": "How long one execution may take."},
+        "timeoutSeconds": {"type": "integer", "default": DEFAULT_TIMEOUT_SECONDS, "minimum": TIMEOUT_RANGE.0, "maximum": TIMEOUT_RANGE.1, "description": "How long one execution may take. Azure ends code-interpreter runs at 220 s (a larger value on a *.dynamicsessions.io pool is held at 220) and Container Apps ingress at 240 s; larger values are for custom containers and the local pool."},
         "coldStartTimeoutSeconds": {"type": "integer", "default": DEFAULT_COLD_START_TIMEOUT_SECONDS, "minimum": COLD_START_RANGE.0, "maximum": COLD_START_RANGE.1, "description": "How long to keep retrying while the pool answers 502, 503, 504 or 429, or refuses the connection."},
         "sessionScope": {"type": "string", "default": "workspace", "enum": ["workspace", "file"], "description": "One session per workspace folder, or one per file."},
         "diagnostics": {"type": "string", "default": "all", "enum": ["all", "errors", "off"], "description": "Which run results become diagnostics."},
@@ -462,6 +488,24 @@ mod tests {
         assert_eq!(settings.timeout, Duration::from_secs(220));
         assert_eq!(settings.session_scope, SessionScope::File);
         assert!(errors[0].to_string().starts_with("azureSessions.auth:"));
+    }
+
+    #[test]
+    fn runs_longer_than_azure_allows_are_reported_and_held_at_220_s() {
+        let (settings, errors) = Settings::from_json(&json!({
+            "endpoint": "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/g/sessionPools/p",
+            "timeoutSeconds": 600,
+        }));
+        assert_eq!(settings.timeout, Duration::from_secs(220));
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("220 s"), "{}", errors[0].message);
+        // Custom containers and the local pool may run longer.
+        for endpoint in ["https://p.env.eastus.azurecontainerapps.io", "local"] {
+            let (settings, errors) =
+                Settings::from_json(&json!({"endpoint": endpoint, "timeoutSeconds": 600}));
+            assert_eq!(settings.timeout, Duration::from_secs(600));
+            assert!(errors.is_empty());
+        }
     }
 
     #[test]

@@ -96,7 +96,8 @@ pub enum SessionsError {
 
     #[error(
         "no answer from the pool within {after:.0?}: the code may still be running in the session; \
-         raise azureSessions.timeoutSeconds for long runs"
+         raise azureSessions.timeoutSeconds for long runs (Azure ends code-interpreter runs at \
+         220 s, and Container Apps ingress at 240 s, whatever the setting says)"
     )]
     Timeout { after: Duration },
 
