@@ -117,6 +117,9 @@ pub struct Settings {
     pub extra_ca_certificates: Vec<PathBuf>,
     pub prewarm: bool,
     pub endpoint_origin: EndpointOrigin,
+    /// `poolType`: `None` (auto: from the api and the endpoint's host), `Some(true)` a
+    /// custom-container pool, `Some(false)` a code-interpreter pool.
+    pub custom_container: Option<bool>,
 }
 
 impl Default for Settings {
@@ -136,6 +139,7 @@ impl Default for Settings {
             extra_ca_certificates: Vec::new(),
             prewarm: true,
             endpoint_origin: EndpointOrigin::User,
+            custom_container: None,
         }
     }
 }
@@ -166,6 +170,7 @@ struct WireSettings {
     extra_ca_certificates: Option<Field<Vec<String>>>,
     prewarm: Option<Field<bool>>,
     endpoint_origin: Option<Field<String>>,
+    pool_type: Option<Field<String>>,
 }
 
 /// One bad value: the key (as the user writes it) and what is wrong.
@@ -218,6 +223,7 @@ impl WireSettings {
         let custom_path = take("customPath", self.custom_path, "a string");
         let auth = take("auth", self.auth, "a string");
         let session_scope = take("sessionScope", self.session_scope, "a string");
+        let pool_type = take("poolType", self.pool_type, "a string");
         let diagnostics = take("diagnostics", self.diagnostics, "a string");
         let cell_marker = take("cellMarker", self.cell_marker, "a string");
         let proxy = take("proxy", self.proxy, "a string");
@@ -289,6 +295,18 @@ impl WireSettings {
             DEFAULT_COLD_START_TIMEOUT_SECONDS,
             &mut errors,
         );
+        if let Some(kind) = pool_type {
+            match kind.as_str() {
+                "auto" => settings.custom_container = None,
+                "code-interpreter" => settings.custom_container = Some(false),
+                "custom-container" => settings.custom_container = Some(true),
+                _ => errors.push(one_of(
+                    "poolType",
+                    &kind,
+                    &["auto", "code-interpreter", "custom-container"],
+                )),
+            }
+        }
         if let Some(scope) = session_scope {
             match scope.as_str() {
                 "workspace" => settings.session_scope = SessionScope::Workspace,
@@ -424,6 +442,7 @@ pub fn schema() -> Value {
         "auth": {"type": "string", "default": "auto", "enum": AuthMode::NAMES, "description": "How to get an Entra ID token for https://dynamicsessions.io/.default."},
         "timeoutSeconds": {"type": "integer", "default": DEFAULT_TIMEOUT_SECONDS, "minimum": TIMEOUT_RANGE.0, "maximum": TIMEOUT_RANGE.1, "description": "How long one execution may take. Azure ends code-interpreter runs at 220 s (a larger value on a *.dynamicsessions.io pool is held at 220) and Container Apps ingress at 240 s; larger values are for custom containers and the local pool."},
         "coldStartTimeoutSeconds": {"type": "integer", "default": DEFAULT_COLD_START_TIMEOUT_SECONDS, "minimum": COLD_START_RANGE.0, "maximum": COLD_START_RANGE.1, "description": "How long to keep retrying while the pool answers 502, 503, 504 or 429, or refuses the connection."},
+        "poolType": {"type": "string", "default": "auto", "enum": ["auto", "code-interpreter", "custom-container"], "description": "What kind of pool the endpoint is. auto: a custom container when api is custom or the endpoint is *.azurecontainerapps.io. Custom-container pools forward /session to the container, so session calls (reset) use /.management/* there."},
         "sessionScope": {"type": "string", "default": "workspace", "enum": ["workspace", "file"], "description": "One session per workspace folder, or one per file."},
         "diagnostics": {"type": "string", "default": "all", "enum": ["all", "errors", "off"], "description": "Which run results become diagnostics."},
         "cellMarker": {"type": "string", "default": DEFAULT_CELL_MARKER, "description": "A regular expression; a line matching it starts a cell."},

@@ -160,3 +160,48 @@ async fn a_403_names_both_roles() {
         "{error}"
     );
 }
+
+/// Audit #25 and item 8: session calls go by pool kind; a custom-container pool (here marked by
+/// `poolType`, since the fake cannot be `*.azurecontainerapps.io`) gets `/.management/*` even
+/// with `api = executions`, and the recorded 400 text/plain for a session already stopped means
+/// "already stopped".
+#[tokio::test]
+async fn custom_container_pools_are_stopped_through_management_whatever_the_api() {
+    let pool = FakePool::start(|req, n| {
+        assert_eq!(req.path, "/.management/stopSession");
+        assert_eq!(req.query["api-version"], "2025-02-02-preview");
+        if n == 0 {
+            Reply::Raw(
+                200,
+                vec![("content-type", "text/plain; charset=utf-8".to_owned())],
+                b"Session fidelity-1 in session pool p stopped.".to_vec(),
+            )
+        } else {
+            Reply::Raw(
+                400,
+                vec![("content-type", "text/plain; charset=utf-8".to_owned())],
+                b"Failed to stop session, session not found.".to_vec(),
+            )
+        }
+    })
+    .await;
+    let client = SessionsClient::new(&pool.http_options()).unwrap();
+    let mut target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
+    assert!(!target.is_custom_container());
+    target.custom_container = Some(true);
+    for _ in 0..2 {
+        client
+            .delete_session(&target, &Credentials::None, "fidelity-1")
+            .await
+            .unwrap();
+    }
+    assert_eq!(pool.count(), 2);
+    let byoc = PoolTarget::new(
+        "https://p.whitebeach-d610c512.eastus.azurecontainerapps.io",
+        Api::Executions,
+        None,
+        "",
+    )
+    .unwrap();
+    assert!(byoc.is_custom_container(), "recognised by its host");
+}

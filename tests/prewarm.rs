@@ -108,7 +108,7 @@ async fn a_user_chosen_endpoint_is_prewarmed() {
     while pool.count() == 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(described(&pool), vec!["GET /session".to_owned()]);
+    assert_eq!(described(&pool), vec!["HEAD /".to_owned()]);
 }
 
 #[tokio::test]
@@ -128,5 +128,5 @@ async fn a_bad_endpoint_origin_is_reported_and_means_user() {
     while pool.count() == 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(described(&pool), vec!["GET /session".to_owned()]);
+    assert_eq!(described(&pool), vec!["HEAD /".to_owned()]);
 }

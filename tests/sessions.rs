@@ -298,3 +298,55 @@ async fn transcripts_reopen_after_a_restart() {
         "{gone}"
     );
 }
+
+/// Audit #25/#36 and issue 13 item 8: a recycled session is noticed from the session GUID the
+/// pool sends with each run, never by asking `GET /session` (which could allocate a session on
+/// Azure, or be forwarded to a custom container).
+#[tokio::test]
+async fn recycling_is_noticed_from_the_session_guid_without_session_calls() {
+    use common::fake_pool::{FakePool, Reply};
+    let pool = FakePool::start(|_, n| {
+        let guid = if n < 2 { "6f055fe5-0000-4343-a520-1e2d595ec4ff" } else { "9a1b2c3d-0000-4343-a520-1e2d595ec4ff" };
+        Reply::Raw(
+            202,
+            vec![("x-ms-session-guid", guid.to_owned()), ("content-type", "application/json".to_owned())],
+            serde_json::to_vec(&json!({"id": "e", "status": "Succeeded", "result": {"stdout": "ok\n", "stderr": "", "executionResult": ""}})).unwrap(),
+        )
+    })
+    .await;
+    let ws = workspace();
+    let lsp = ws
+        .start(json!({"azureSessions": {"endpoint": pool.endpoint(), "auth": "none"}}))
+        .await;
+    let uri = ws.uri("guid.py");
+    lsp.open(&uri, "python", "print('ok')\n").await;
+    for _ in 0..3 {
+        lsp.command("azure-sessions.run", run_all(&uri))
+            .await
+            .unwrap();
+    }
+    let info = lsp
+        .command("azure-sessions.sessionInfo", json!({"uri": uri}))
+        .await
+        .unwrap();
+    let text = lsp
+        .request("azure-sessions/output", json!({"uri": info["outputUri"]}))
+        .await
+        .unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        text.matches("The session was recycled").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        pool.requests().iter().all(|r| !r.path.contains("session")),
+        "{:?}",
+        pool.requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
+    );
+}

@@ -37,7 +37,7 @@ impl Inner {
         {
             let mut state = lock(&session.state);
             state.identifier = new.clone();
-            state.seen = None;
+            state.session_guid = None;
             state.transcript.note(&format!(
                 "Session reset: the new identifier is {new}; earlier state is gone."
             ));
@@ -222,19 +222,16 @@ impl Inner {
                     tracing::info!(%error, "prewarm: no token yet");
                     return;
                 }
-                if uri.is_empty() {
-                    return;
+                // Open the connection without naming a session: a request with an identifier
+                // could allocate (and bill) one the user never ran.
+                if let Err(error) = resolved
+                    .http
+                    .warm_up(&resolved.target, &resolved.credentials)
+                    .await
+                {
+                    tracing::debug!(%error, "prewarm: the pool did not answer");
                 }
-                if let Ok(session) = inner.session_for(&uri).map(|(s, _)| s) {
-                    let identifier = session.identifier();
-                    if let Ok(Some(description)) = resolved
-                        .http
-                        .get_session(&resolved.target, &resolved.credentials, &identifier)
-                        .await
-                    {
-                        lock(&session.state).seen.get_or_insert(description);
-                    }
-                }
+                let _ = uri;
             }
             .boxed()
             .shared();

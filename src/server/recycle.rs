@@ -2,60 +2,30 @@
 //! recycled the session (idle past its cooldown, or after a timeout), or the local pool replaced
 //! the session's interpreter (which it reports at the start of the run's stderr).
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use super::runtime::Resolved;
+use super::lock;
 use super::sessions::Session;
-use super::{Inner, lock};
-
-/// Idle longer than this, a pool may have recycled the session (Azure's shortest cooldown is 300 s).
-const RECYCLE_CHECK_AFTER: Duration = Duration::from_secs(240);
+use crate::sessions::Execution;
 
 const RECYCLED: &str = "The session was recycled (its cooldown expired or the pool replaced it): variables and files from earlier runs are gone.";
 /// How the local pool starts the stderr of the first run on a fresh interpreter.
 const POOL_REPLACED: &str = "[local pool] The previous interpreter of this session ended (";
 
-impl Inner {
-    /// Asks the pool whether the session was recycled since we last saw it (only when it may have been).
-    pub(super) async fn check_recycled(
-        &self,
-        session: &Session,
-        resolved: &Resolved,
-        identifier: &str,
-    ) -> Vec<String> {
-        let (due, seen) = {
-            let state = lock(&session.state);
-            let idle = state
-                .last_run
-                .is_some_and(|t| t.elapsed() > RECYCLE_CHECK_AFTER);
-            (idle || state.last_timed_out, state.seen.clone())
-        };
-        let Some(seen) = seen.filter(|_| due) else {
-            return Vec::new();
-        };
-        let now = resolved
-            .http
-            .get_session(&resolved.target, &resolved.credentials, identifier)
-            .await;
-        let recycled = match &now {
-            Ok(None) => true,
-            Ok(Some(now)) => {
-                now.created_at != seen.created_at || (now.etag.is_some() && now.etag != seen.etag)
-            }
-            Err(_) => false,
-        };
-        if let Ok(now) = now {
-            let mut state = lock(&session.state);
-            state.seen = now;
-            state.last_timed_out = false;
-        }
-        if recycled {
-            vec![RECYCLED.to_owned()]
-        } else {
-            Vec::new()
-        }
+/// Notes a recycled session from the `x-ms-session-guid` the pool sends with each run: a new
+/// GUID for the same identifier is a new container. (No `GET /session` is sent for this: on a
+/// pool where it may allocate, it would bill a session the user did not run.)
+pub(super) fn notice_recycling(session: &Session, execution: &Execution, notes: &mut Vec<String>) {
+    let Some(now) = execution.session_guid.as_deref() else {
+        return;
+    };
+    let mut state = lock(&session.state);
+    if state
+        .session_guid
+        .as_deref()
+        .is_some_and(|before| before != now)
+    {
+        notes.push(RECYCLED.to_owned());
     }
+    state.session_guid = Some(now.to_owned());
 }
 
 /// Turns the local pool's note about a replaced interpreter into the run's one note about it.
@@ -74,19 +44,6 @@ pub(super) fn take_pool_note(stderr: &mut String, notes: &mut Vec<String>) {
     *stderr = after.to_owned();
     notes.retain(|n| n != RECYCLED);
     notes.push(note);
-}
-
-/// Records what the pool says about a new session, in the background.
-pub(super) fn remember_session(session: Arc<Session>, resolved: Resolved, identifier: String) {
-    tokio::spawn(async move {
-        if let Ok(Some(description)) = resolved
-            .http
-            .get_session(&resolved.target, &resolved.credentials, &identifier)
-            .await
-        {
-            lock(&session.state).seen = Some(description);
-        }
-    });
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::marks::moved;
 use super::output::{diagnostics_for, hover_text, save_image, spill, to_lsp_diagnostic};
 use super::progress::{CancelEntry, RunProgress};
 use super::protocol::*;
-use super::recycle::{remember_session, take_pool_note};
+use super::recycle::{notice_recycling, take_pool_note};
 use super::sessions::Session;
 use super::{Inner, lock, token_key};
 use crate::code::{self, Pos, Snippet, Target};
@@ -267,9 +267,7 @@ impl Inner {
         self.wait_for_prewarm().await;
         let identifier = self.refresh_identifier(&job.session);
         lock(&job.session.state).language = Some(job.language.clone());
-        let mut notes = self
-            .check_recycled(&job.session, &resolved, &identifier)
-            .await;
+        let mut notes = Vec::new();
 
         // Retry notices arrive on a plain callback; progress reports are async.
         let (notice_tx, mut notices) = mpsc::unbounded_channel::<RetryNotice>();
@@ -312,10 +310,8 @@ impl Inner {
             Ok(execution) => execution,
             Err(error) => return Err(self.could_not_run(job, error.to_string()).await),
         };
+        notice_recycling(&job.session, &execution, &mut notes);
         take_pool_note(&mut execution.stderr, &mut notes);
-        if lock(&job.session.state).seen.is_none() {
-            remember_session(job.session.clone(), resolved.clone(), identifier.clone());
-        }
         Ok(self
             .finish(job, &resolved.label, started_at, notes, execution)
             .await)
@@ -408,7 +404,6 @@ impl Inner {
             state.runs += 1;
             state.last_run_at = Some(started_at.clone());
             state.last_run = Some(Instant::now());
-            state.last_timed_out = failure.as_ref().is_some_and(|f| f.kind == "Timeout");
             state.transcript.push(&Entry {
                 number,
                 started_at: &started_at,

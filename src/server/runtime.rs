@@ -230,13 +230,14 @@ impl Inner {
                 )
             }
         };
-        let target = PoolTarget::new(
+        let mut target = PoolTarget::new(
             &endpoint,
             settings.api,
             settings.api_version.as_deref(),
             &settings.custom_path,
         )
         .map_err(|e| e.to_string())?;
+        target.custom_container = settings.custom_container;
         let label = if label.is_empty() {
             target.host().to_owned()
         } else {

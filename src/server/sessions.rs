@@ -13,7 +13,6 @@ use tokio::sync::mpsc;
 use super::config::file_path;
 use super::protocol::OUTPUT_SCHEME;
 use super::{Inner, lock};
-use crate::sessions::SessionDescription;
 use crate::settings::{SessionScope, Settings};
 use crate::transcript::Transcript;
 
@@ -38,9 +37,8 @@ pub struct SessionState {
     pub last_run: Option<Instant>,
     pub transcript: Transcript,
     /// What the pool last said about the session, to notice it was recycled.
-    pub seen: Option<SessionDescription>,
-    /// The last run ended in a timeout (the pool may have replaced the interpreter).
-    pub last_timed_out: bool,
+    /// The `x-ms-session-guid` of the last run: a different one later means a new container.
+    pub session_guid: Option<String>,
 }
 
 impl Session {
@@ -174,8 +172,7 @@ impl Inner {
                 last_run_at: None,
                 last_run: None,
                 transcript: Transcript::new(header),
-                seen: None,
-                last_timed_out: false,
+                session_guid: None,
             }),
             queue,
         });
@@ -195,7 +192,7 @@ impl Inner {
         let mut state = lock(&session.state);
         if state.identifier != current {
             state.identifier = current.clone();
-            state.seen = None;
+            state.session_guid = None;
             state.transcript.note(&format!(
                 "The session was reset from another editor: the new identifier is {current}; earlier state is gone."
             ));

@@ -181,7 +181,8 @@ impl SessionsClient {
                     .unwrap_or(Err(SessionsError::ResponseTooLarge { limit }));
             }
             if answer.status.is_success() {
-                let execution = parse_off_thread(answer.body).await?;
+                let mut execution = parse_off_thread(answer.body).await?;
+                execution.session_guid = session_guid(&answer.headers);
                 if response::is_pending(&execution.raw_status) {
                     return self
                         .poll_execution(
@@ -428,6 +429,16 @@ impl SessionsClient {
             },
         }
     }
+}
+
+/// The container behind the session, as the pool names it in `x-ms-session-guid`.
+pub(super) fn session_guid(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-ms-session-guid")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 /// Parses an execution answer; a large one on the blocking pool, so that parsing megabytes

@@ -72,6 +72,9 @@ const SESSION_API_VERSION: &str = "2025-10-02-preview";
 pub struct PoolTarget {
     endpoint: Url,
     pub api: Api,
+    /// Set by `azureSessions.poolType`: `Some(true)` custom container, `Some(false)` code
+    /// interpreter, `None` from the api and host.
+    pub custom_container: Option<bool>,
     pub api_version: Option<String>,
     pub custom_path: String,
 }
@@ -128,6 +131,7 @@ impl PoolTarget {
         Ok(PoolTarget {
             endpoint: url,
             api,
+            custom_container: None,
             api_version,
             custom_path: custom_path.to_owned(),
         })
@@ -135,6 +139,18 @@ impl PoolTarget {
 
     pub fn endpoint(&self) -> &Url {
         &self.endpoint
+    }
+
+    /// A custom-container pool: `api = custom`, a `*.azurecontainerapps.io` endpoint (where
+    /// custom-container pools live), or `poolType` says so.
+    pub fn is_custom_container(&self) -> bool {
+        self.custom_container.unwrap_or_else(|| {
+            self.api == Api::Custom
+                || self
+                    .host()
+                    .to_ascii_lowercase()
+                    .ends_with(".azurecontainerapps.io")
+        })
     }
 
     /// The endpoint's host, for messages and transcripts.

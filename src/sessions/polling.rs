@@ -10,7 +10,7 @@ use reqwest::Url;
 use reqwest::header::HeaderMap;
 
 use super::client::{
-    Limits, Progress, RetryNotice, SessionsClient, http_timeout, parse_off_thread,
+    Limits, Progress, RetryNotice, SessionsClient, http_timeout, parse_off_thread, session_guid,
 };
 use super::error::SessionsError;
 use super::response::{Execution, is_pending};
@@ -37,6 +37,7 @@ impl SessionsClient {
         progress: Progress<'_>,
     ) -> Result<Execution, SessionsError> {
         let (mut execution, mut headers) = first;
+        let first_guid = execution.session_guid.clone();
         let url = poll_url(pool, request.identifier, &execution, &headers)?;
         let started = Instant::now();
         let deadline = http_timeout(request.timeout);
@@ -67,8 +68,9 @@ impl SessionsClient {
             if !answer.status.is_success() {
                 return Err(self.error_for(pool, &url, &answer));
             }
-            headers = answer.headers;
             execution = parse_off_thread(answer.body).await?;
+            execution.session_guid = session_guid(&answer.headers).or(first_guid.clone());
+            headers = answer.headers;
         }
         Ok(execution)
     }

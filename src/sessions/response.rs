@@ -28,6 +28,8 @@ impl ExecutionStatus {
 pub struct Execution {
     /// The execution's id (`executions` API), used to poll a long-running one.
     pub id: Option<String>,
+    /// The `x-ms-session-guid` answer header: the container behind the session.
+    pub session_guid: Option<String>,
     pub status: ExecutionStatus,
     /// The status exactly as the pool wrote it (`Success`, `Succeeded`, `0`, `Failed`, …).
     pub raw_status: String,
@@ -95,6 +97,7 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
             .unwrap_or_else(|| "0".to_owned());
         return Ok(Execution {
             id,
+            session_guid: None,
             status: map_status(&raw_status),
             raw_status,
             stdout: take_text(&mut run, "stdout"),
@@ -152,6 +155,7 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
 
     Ok(Execution {
         id,
+        session_guid: None,
         status: map_status(&raw_status),
         raw_status,
         stdout: take_text(&mut out, "stdout"),

@@ -4,13 +4,25 @@
 
 use reqwest::{Method, StatusCode, Url};
 
+use super::PoolTarget;
 use super::client::SessionsClient;
 use super::error::SessionsError;
 use super::response::{self, SessionDescription};
-use super::{Api, PoolTarget};
 use crate::auth::Credentials;
 
 impl SessionsClient {
+    /// Opens the connection (and TLS session) before the first run, naming no session: on Azure
+    /// a request with an identifier allocates the session. Any answer will do.
+    pub async fn warm_up(
+        &self,
+        pool: &PoolTarget,
+        credentials: &Credentials,
+    ) -> Result<(), SessionsError> {
+        self.simple(credentials, Method::HEAD, pool.endpoint(), 1 << 16)
+            .await
+            .map(|_| ())
+    }
+
     /// Deletes the session (its state and files). A session that is already gone is fine.
     pub async fn delete_session(
         &self,
@@ -27,6 +39,13 @@ impl SessionsClient {
         }
         match self.error_for(pool, &url, &answer) {
             SessionsError::BadRequest { code, .. } if code == "SessionWithIdentifierNotFound" => {
+                Ok(())
+            }
+            // Recorded: `.management/stopSession` on a session already gone answers 400
+            // text/plain "Failed to stop session, session not found." It is stopped.
+            SessionsError::BadRequest { message, .. }
+                if message.to_ascii_lowercase().contains("not found") =>
+            {
                 Ok(())
             }
             error => Err(error),
@@ -63,8 +82,9 @@ impl SessionsClient {
     }
 }
 
-/// The api-version of `.management/*` routes of custom-container pools.
-const SESSION_STOP_VERSION: &str = "2025-10-02-preview";
+/// The api-version of `.management/*` routes of custom-container pools (the one recorded
+/// against a real pool).
+const SESSION_STOP_VERSION: &str = "2025-02-02-preview";
 
 /// A session call: `{method} /session` on code-interpreter pools; on custom-container pools,
 /// whose other paths go to the container, `POST /.management/{action}`.
@@ -74,8 +94,10 @@ fn session_route(
     action: &str,
     method: Method,
 ) -> (Method, Url) {
-    match pool.api {
-        Api::Custom => (
+    // By pool kind, not by api: a custom-container pool forwards `/session` to the container
+    // (azure-container-apps#1665), whichever api its runs use.
+    match pool.is_custom_container() {
+        true => (
             Method::POST,
             pool.url(
                 &[".management", action],
@@ -83,7 +105,7 @@ fn session_route(
                 Some(identifier),
             ),
         ),
-        _ => (
+        false => (
             method,
             pool.url(
                 &["session"],
