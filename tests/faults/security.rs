@@ -199,7 +199,7 @@ async fn pool_cli_attacks(env: &Env) -> Vec<Attack> {
         ran,
     )];
     if let Some(last) = rows.last_mut()
-        && control != 200
+        && !(200..300).contains(&control)
     {
         last.failure = Some(format!(
             "the pool's own client (key, JSON) got {control}, so the refusals prove nothing"
@@ -391,7 +391,10 @@ async fn pool_file_api_symlinks() -> Attack {
             "links made: {made}; list outside: {list}; read pw: {read}; delete through outside: {delete}; upload through outside: {upload}; file kept: {kept}; file dropped outside: {dropped}"
         ),
         "400 FilePathInvalid for each; nothing outside read, deleted or written",
-        (made != 200 || [list, read, delete, upload].iter().any(|s| *s != 400) || !kept || dropped)
+        (!(200..300).contains(&made)
+            || [list, read, delete, upload].iter().any(|s| *s != 400)
+            || !kept
+            || dropped)
             .then(|| "the file API left the session's directory".to_owned()),
     )
 }
