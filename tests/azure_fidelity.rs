@@ -205,3 +205,67 @@ async fn custom_container_pools_are_stopped_through_management_whatever_the_api(
     .unwrap();
     assert!(byoc.is_custom_container(), "recognised by its host");
 }
+
+/// Audit #19-#22 and item 11: folders in `path`, `nextLink` paging, delete, and the documented
+/// file-name characters checked before an upload.
+#[tokio::test]
+async fn files_follow_the_spec() {
+    let pool = FakePool::start(|req, _| {
+        let page = req.query.get("page").cloned().unwrap_or_default();
+        match (req.method.as_str(), req.path.as_str(), page.as_str()) {
+            ("GET", "/files", "") => Reply::Json(200, json!({"value": [{"name": "a.csv", "type": "file", "sizeInBytes": 1}], "nextLink": "/files?api-version=2025-10-02-preview&identifier=fidelity-1&page=2"})),
+            ("GET", "/files", "2") => Reply::Json(200, json!({"$id": "1", "value": [{"$id": "2", "name": "b.csv", "type": "file", "sizeInBytes": 2}]})),
+            ("POST", "/files", _) => Reply::Json(200, json!({"$id": "1", "name": "c.csv", "type": "", "contentType": "", "sizeInBytes": 3, "lastModifiedAt": "2024-11-11T09:05:02.4865293Z"})),
+            ("DELETE", "/files/c.csv", _) => Reply::Raw(204, Vec::new(), Vec::new()),
+            _ => status(404),
+        }
+    })
+    .await;
+    let client = SessionsClient::new(&pool.http_options()).unwrap();
+    let target = PoolTarget::new(&pool.endpoint(), Api::Executions, None, "").unwrap();
+    let names: Vec<String> = client
+        .list_files(&target, &Credentials::None, "fidelity-1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, ["a.csv", "b.csv"], "both pages");
+    let uploaded = client
+        .upload_file(
+            &target,
+            &Credentials::None,
+            "fidelity-1",
+            "dir/c.csv",
+            bytes::Bytes::from_static(b"abc"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(uploaded.name, "c.csv");
+    let upload = pool
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(upload.query["path"], "dir", "the folder goes in `path`");
+    client
+        .delete_file(&target, &Credentials::None, "fidelity-1", "c.csv")
+        .await
+        .unwrap();
+    let before = pool.count();
+    let refused = client
+        .upload_file(
+            &target,
+            &Credentials::None,
+            "fidelity-1",
+            "a+b.txt",
+            bytes::Bytes::from_static(b"x"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, SessionsError::InvalidFileName { .. }),
+        "{refused}"
+    );
+    assert_eq!(pool.count(), before, "refused before any request");
+}

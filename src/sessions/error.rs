@@ -63,6 +63,12 @@ pub enum SessionsError {
     )]
     NotFound { path: String, custom_hint: String },
 
+    #[error(
+        "the file name {name:?} cannot go to the session: {reason} (Azure takes letters, digits, \
+         spaces and - _ . @ $ & = ; , # % ^ ( ) in file names)"
+    )]
+    InvalidFileName { name: String, reason: String },
+
     #[error("the pool refused the request (400 {code}): {message}")]
     BadRequest { code: String, message: String },
 

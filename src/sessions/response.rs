@@ -282,6 +282,16 @@ pub fn parse_file_list(body: &[u8]) -> Result<Vec<RemoteFile>, String> {
         .collect())
 }
 
+/// One page of a file list and its `nextLink` (the spec pages lists; the recordings show none).
+pub fn parse_file_page(body: &[u8]) -> Result<(Vec<RemoteFile>, Option<String>), String> {
+    let files = parse_file_list(body)?;
+    let next = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("nextLink").and_then(Value::as_str).map(str::to_owned))
+        .filter(|link| !link.trim().is_empty());
+    Ok((files, next))
+}
+
 /// Reads one uploaded file's description: a single object (new API) or a one-item list (legacy).
 pub fn parse_uploaded_file(body: &[u8]) -> Result<RemoteFile, String> {
     let value: Value = serde_json::from_slice(body)
