@@ -35,11 +35,10 @@ pub fn split_remote_name(name: &str) -> (Option<String>, String) {
 /// Checks a file name against the characters the docs allow: letters and digits (any script),
 /// space and `- _ . @ $ & = ; , # % ^ ( )`.
 pub fn check_file_name(name: &str) -> Result<(), SessionsError> {
-    let bad = name.chars().find(|c| {
-        !(c.is_alphanumeric()
-            || (!c.is_ascii() && !c.is_control())
-            || " -_.@$&=;,#%^()".contains(*c))
-    });
+    let allowed = |c: char| {
+        c.is_alphanumeric() || (!c.is_ascii() && !c.is_control()) || " -_.@$&=;,#%^()".contains(c)
+    };
+    let bad = name.chars().find(|c| !allowed(*c));
     let reason = match bad {
         _ if name.is_empty() => Some("it is empty".to_owned()),
         _ if name == "." || name == ".." => Some("it names a folder".to_owned()),
