@@ -158,9 +158,9 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
         session_guid: None,
         status: map_status(&raw_status),
         raw_status,
+        result: without_echo(normalise_result(result), &out, &stderr),
         stdout: take_text(&mut out, "stdout"),
         stderr,
-        result: normalise_result(result),
         execution_time_ms: out
             .get("executionTimeInMilliseconds")
             .and_then(as_millis)
@@ -191,6 +191,19 @@ fn exit_code(props: &Map<String, Value>) -> Option<String> {
     ["exitCode", "exit_code", "returncode"]
         .iter()
         .find_map(|k| props.get(*k).and_then(number_or_string))
+}
+
+/// Microsoft's custom-container sample repeats stdout (or stderr on failure) as
+/// `executionResult`: a result that only repeats a stream is not a value, and is not shown twice.
+fn without_echo(result: Value, out: &Map<String, Value>, stderr: &str) -> Value {
+    let repeats = match &result {
+        Value::String(s) if !s.trim().is_empty() => {
+            let stdout = out.get("stdout").and_then(Value::as_str).unwrap_or("");
+            s.trim_end() == stdout.trim_end() || s.trim_end() == stderr.trim_end()
+        }
+        _ => false,
+    };
+    if repeats { Value::Null } else { result }
 }
 
 /// Azure writes `""` for "no value"; an absent result is the same thing.
@@ -471,6 +484,24 @@ mod tests {
         ] {
             assert_eq!(map_status(bad), ExecutionStatus::Failed, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_result_that_repeats_a_stream_is_not_shown_again() {
+        // Microsoft's custom-container sample (session-container/server.py).
+        let ok = parse(
+            json!({"properties": {"status": "Success", "stdout": "hello\n", "stderr": "", "returnCode": 0, "executionResult": "hello\n"}}),
+        );
+        assert_eq!(ok.stdout, "hello\n");
+        assert_eq!(ok.result, Value::Null);
+        let failed = parse(
+            json!({"properties": {"status": "Failed", "stdout": "", "stderr": "boom\n", "returnCode": 1, "executionResult": "boom\n"}}),
+        );
+        assert_eq!(failed.result, Value::Null);
+        let value = parse(
+            json!({"properties": {"status": "Success", "stdout": "x\n", "executionResult": "42"}}),
+        );
+        assert_eq!(value.result, json!("42"));
     }
 
     #[test]
