@@ -101,10 +101,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            runtime.block_on(server::serve_stdio(ServerOptions::default()));
-            ExitCode::SUCCESS
-        }
+        Command::Serve => match runtime.block_on(server::serve_stdio(ServerOptions::default())) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("azure-sessions-lsp: {error}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run(args) => runtime.block_on(run(*args)),
         Command::Pool {
             port,
