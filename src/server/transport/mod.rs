@@ -220,10 +220,12 @@ where
                     output.write_all(&buf).await?;
                     return output.flush().await;
                 }
-                while let Some(frame) = next_server_frame(&mut buf, &mut framing) {
-                    output.write_all(&frame).await?;
+                // All the whole frames at once: one write for a burst of answers.
+                let whole = whole_frames(&buf, &mut framing);
+                if whole > 0 {
+                    output.write_all(&buf.split_to(whole)).await?;
+                    output.flush().await?;
                 }
-                output.flush().await?;
             }
             error = errors.recv(), if errors_open => match error {
                 Some(error) => {
@@ -236,24 +238,23 @@ where
     }
 }
 
-/// Takes the server's next whole frame off `buf`, if it is all there. Should the server's
-/// output ever not be frames, it is passed on as it comes (`framing` turns off).
-fn next_server_frame(buf: &mut BytesMut, framing: &mut bool) -> Option<Bytes> {
-    if buf.is_empty() {
-        return None;
-    }
-    if *framing {
-        match server_frame_len(buf) {
-            Some(len) if buf.len() >= len => return Some(buf.split_to(len).freeze()),
-            Some(_) => return None,
-            None if buf.len() < 64 => return None,
+/// How many bytes at the front of `buf` are whole frames. Should the server's output ever
+/// not be frames, it is passed on as it comes (`framing` turns off).
+fn whole_frames(buf: &[u8], framing: &mut bool) -> usize {
+    let mut whole = 0;
+    while *framing && whole < buf.len() {
+        let rest = &buf[whole..];
+        match server_frame_len(rest) {
+            Some(len) if rest.len() >= len => whole += len,
+            Some(_) => return whole,
+            None if rest.len() < 64 => return whole,
             None => {
                 tracing::error!("the server wrote something that is not an LSP frame");
                 *framing = false;
             }
         }
     }
-    Some(buf.split().freeze())
+    if *framing { whole } else { buf.len() }
 }
 
 /// The length of the frame at the front of `buf`, once its header is there. The server
