@@ -29,7 +29,6 @@ pub struct Attack {
     pub failure: Option<String>,
 }
 
-#[allow(dead_code)] // the security cases use it
 impl Attack {
     pub fn new(attack: &str, happened: String, expected: &str, failure: Option<String>) -> Attack {
         Attack {
