@@ -258,13 +258,21 @@ fn whole_frames(buf: &[u8], framing: &mut bool) -> usize {
 }
 
 /// The length of the frame at the front of `buf`, once its header is there. The server
-/// always writes `Content-Length: N\r\n\r\n`.
+/// always writes `Content-Length: N\r\n\r\n` (read here without a search: this runs for
+/// every message).
 fn server_frame_len(buf: &[u8]) -> Option<usize> {
-    let head = &buf[..buf.len().min(64)];
-    let end = memchr::memmem::find(head, b"\r\n\r\n")?;
-    let digits = head[..end].strip_prefix(b"Content-Length: ")?;
-    let len: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some(end + 4 + len)
+    const PREFIX: &[u8] = b"Content-Length: ";
+    let rest = buf.strip_prefix(PREFIX)?;
+    let digits = rest
+        .iter()
+        .take(20)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 || rest.get(digits..digits + 4)? != b"\r\n\r\n" {
+        return None;
+    }
+    let len: usize = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    Some(PREFIX.len() + digits + 4 + len)
 }
 
 #[cfg(test)]

@@ -193,3 +193,19 @@ async fn the_server_ending_ends_the_transport_with_stdin_still_open() {
     assert!(result.is_ok());
     drop(editor_in);
 }
+
+#[test]
+fn server_frames_are_measured_without_a_search() {
+    assert_eq!(server_frame_len(b"Content-Length: 2\r\n\r\n{}"), Some(23));
+    assert_eq!(server_frame_len(b"Content-Length: 2\r\n\r\n"), Some(23));
+    assert_eq!(server_frame_len(b"Content-Length: 12"), None);
+    assert_eq!(server_frame_len(b"Content-Length: 2\r\n"), None);
+    assert_eq!(server_frame_len(b"Content-Type: x\r\n\r\n"), None);
+    let mut framing = true;
+    let two = b"Content-Length: 2\r\n\r\n{}Content-Length: 2\r\n\r\n[]Content-Length: 5\r\n\r\n[";
+    assert_eq!(whole_frames(two, &mut framing), 46);
+    assert!(framing);
+    let junk = [b'x'; 80];
+    assert_eq!(whole_frames(&junk, &mut framing), 80);
+    assert!(!framing, "output that is not frames is passed on as it is");
+}
