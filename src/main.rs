@@ -86,39 +86,11 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs go to stderr only: stdout carries LSP messages or the program's output. `run`
-    // keeps stderr for the program's own stderr unless RUST_LOG asks for more.
-    let default_filter = match cli.command {
+    // `run` keeps stderr for the program's own stderr unless RUST_LOG asks for more.
+    azure_sessions_lsp::logging::init(match cli.command {
         Some(Command::Run(_)) => "azure_sessions_lsp=warn",
         _ => "azure_sessions_lsp=info",
-    };
-    let from_env = tracing_subscriber::EnvFilter::try_from_default_env().ok();
-    let asked = from_env.is_some();
-    let mut filter = from_env.unwrap_or_else(|| default_filter.into());
-    // Libraries below us log whole messages and headers at debug/trace (tower-lsp-server the
-    // editor's answers, which can carry a token; HTTP stacks their headers): whatever RUST_LOG
-    // asks, they never log below info, so no token reaches the logs. (Without RUST_LOG they
-    // are off.)
-    for quiet in [
-        "tower_lsp_server",
-        "hyper",
-        "hyper_util",
-        "reqwest",
-        "h2",
-        "rustls",
-        "azure_core",
-        "azure_identity",
-        "typespec_client_core",
-    ] {
-        if let (true, Ok(directive)) = (asked, format!("{quiet}=info").parse()) {
-            filter = filter.add_directive(directive);
-        }
-    }
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .init();
+    });
     // The language server does little CPU work per message: one thread avoids handing every
     // message between threads (a third of the per-run overhead). Big answers are parsed on
     // the blocking pool so they never hold that thread.
@@ -134,10 +106,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            runtime.block_on(server::serve_stdio(ServerOptions::default()));
-            ExitCode::SUCCESS
-        }
+        Command::Serve => match runtime.block_on(server::serve_stdio(ServerOptions::default())) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("azure-sessions-lsp: {error}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run(args) => runtime.block_on(run(*args)),
         Command::Pool {
             port,

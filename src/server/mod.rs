@@ -14,6 +14,7 @@ mod recycle;
 mod runner;
 mod runtime;
 mod sessions;
+mod transport;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -97,14 +98,17 @@ pub fn build(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::
     .finish()
 }
 
-/// Serves LSP over stdin/stdout until the client exits.
-pub async fn serve_stdio(options: ServerOptions) {
+/// Serves LSP over stdin/stdout until the client exits or closes stdin. Malformed frames are
+/// answered with an error and skipped (see `transport`); fails only when stdin cannot be read
+/// or stdout written.
+pub async fn serve_stdio(options: ServerOptions) -> std::io::Result<()> {
     // Editors connect through pipes: read and write them directly. tokio's stdin/stdout hand
     // every read and write to a blocking thread, a thread hop per message.
     if let Some((input, output)) = stdio_pipes() {
-        return serve(input, output, options).await;
+        return transport::guard(input, output, |i, o| serve(i, o, options)).await;
     }
-    serve(tokio::io::stdin(), tokio::io::stdout(), options).await
+    let (input, output) = (tokio::io::stdin(), tokio::io::stdout());
+    transport::guard(input, output, |i, o| serve(i, o, options)).await
 }
 
 /// stdin and stdout as non-blocking pipes, when both are pipes (not a file or a terminal).
@@ -134,7 +138,8 @@ fn stdio_pipes() -> Option<(
     Some((input, output))
 }
 
-/// Serves LSP over any byte streams (tests use `tokio::io::duplex`).
+/// Serves LSP over any byte streams (tests use `tokio::io::duplex`), without the transport's
+/// checks: the first frame tower-lsp-server cannot decode ends it.
 pub async fn serve<I, O>(input: I, output: O, options: ServerOptions)
 where
     I: tokio::io::AsyncRead + Unpin,

@@ -182,6 +182,51 @@ impl Lsp {
         writer.flush().await.expect("flush");
     }
 
+    /// Writes bytes to the server as they are: malformed frames, junk, a header without end.
+    pub async fn send_raw(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut writer = self.writer.lock().await;
+        writer.write_all(bytes).await?;
+        writer.flush().await
+    }
+
+    /// A request that may fail without a panic: `None` when it cannot be written (the server
+    /// is gone) or gets no answer within `wait`.
+    pub async fn try_request(
+        &self,
+        method: &str,
+        params: Value,
+        wait: Duration,
+    ) -> Option<Result<Value, Value>> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst) + 1;
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap().insert(id, tx);
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let body = body.to_string();
+        let frame = format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        self.send_raw(frame.as_bytes()).await.ok()?;
+        let message = tokio::time::timeout(wait, rx).await.ok()?.ok()?;
+        Some(match message.get("error") {
+            Some(error) => Err(error.clone()),
+            None => Ok(message["result"].clone()),
+        })
+    }
+
+    /// Waits up to `wait` for any message from the server (answers included) that matches.
+    pub async fn wait_message(
+        &self,
+        wait: Duration,
+        predicate: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.arrived.notified();
+            if let Some(found) = self.messages.lock().unwrap().iter().find(|m| predicate(m)) {
+                return Some(found.clone());
+            }
+            tokio::time::timeout_at(deadline, notified).await.ok()?;
+        }
+    }
+
     pub async fn notify(&self, method: &str, params: Value) {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
             .await;
@@ -302,8 +347,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
         let message: Value = serde_json::from_slice(&body).expect("the server sends JSON");
         let is_response = message.get("method").is_none();
         if is_response {
-            // Kept too, so tests can check that something never appears in any answer.
+            // Kept too, so tests can check that something never appears in any answer, or
+            // wait for one that answers no request of theirs (an error about a bad frame).
             messages.lock().unwrap().push(message.clone());
+            arrived.notify_waiters();
             if let Some(id) = message["id"].as_i64()
                 && let Some(tx) = pending.lock().unwrap().remove(&id)
             {

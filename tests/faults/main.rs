@@ -13,6 +13,7 @@ mod secrets;
 mod security;
 mod soak;
 mod support;
+mod transport;
 
 use support::environment;
 
@@ -36,6 +37,7 @@ async fn fault_suite() {
     // ── Attacks (the Security section) ──
     let mut attacks = Vec::new();
     attacks.extend(security::security_attacks(&env).await);
+    attacks.extend(transport::transport_attacks(&env).await);
 
     // ── Soak ──
     let soak = soak::soak(&env).await;
@@ -50,6 +52,20 @@ async fn fault_suite() {
                 .filter_map(|a| a.failure.as_ref().map(|f| format!("{}: {f}", a.attack))),
         )
         .chain(soak.failure.clone())
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The transport's cases alone (`cargo test --test faults transport_only`): quicker than the
+/// whole suite, and they do not write the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_only() {
+    let env = environment();
+    let failures: Vec<String> = transport::transport_attacks(&env)
+        .await
+        .into_iter()
+        .inspect(|a| eprintln!("[faults] {}: {}", a.attack, a.happened))
+        .filter_map(|a| a.failure.map(|f| format!("{}: {f}", a.attack)))
         .collect();
     assert!(failures.is_empty(), "{failures:#?}");
 }
