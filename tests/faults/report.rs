@@ -53,6 +53,7 @@ pub fn write_report(rows: &[Row], attacks: &[Attack], soak: &Soak) {
                 .unwrap_or_else(|| "pass".to_owned())
         ));
     }
+    text.push_str(CORRECTNESS_FINDINGS);
     text.push_str("\n## Soak\n\nOne-line runs through the real binary over stdio, one after another; RSS of the server after 500 runs and at the end.\n\n| pool | runs | failed | time | runs/s | RSS at 500 | RSS at end | growth |\n|---|---|---|---|---|---|---|---|\n");
     for line in &soak.lines {
         text.push_str(line);
@@ -81,4 +82,40 @@ const SECURITY_FINDINGS: &str = "\
 | 13 | a hung `az` left running | fixed: the CLI runs in its own process group, killed with it when the wait ends | row below; `src/auth.rs` `an_abandoned_cli_call_leaves_no_process_behind` |
 | 14 | the pool's file API followed symlinks out of a session | fixed: every path resolves inside the session's directory | row below |
 | 15 | VS Code handed out tokens for any scope | fixed: the extension always asks for `https://dynamicsessions.io/.default` | `editors/vscode/test/util.test.mjs` (the scope test) |
+";
+
+/// The correctness review's findings (`../shared/reference/code-review.md`), each with its fix
+/// and the test that fails without it.
+const CORRECTNESS_FINDINGS: &str = "
+## Correctness
+
+The bugs a review of main reproduced in daily use (`../shared/reference/code-review.md`), each
+fixed with a test that fails without the fix.
+
+| # | finding | fix | test that proves it |
+|---|---|---|---|
+| F1 | uploads went to the session of the uploaded file, not of the code | a file command names its session by the document the user is in (`uploadFile.documentUri`), never by the moved file's path; both editors send it | `tests/sessions.rs` `uploads_go_to_the_session_of_the_document_not_of_the_uploaded_file`, `downloads_come_from_the_session_of_the_document` |
+| F2 | JavaScript file commands and resets went to the Python local pool | file commands go to the local pool of the language the session last ran; a reset ends the session in every local pool that started | `tests/sessions.rs` `javascript_sessions_see_their_uploads_and_files_on_the_local_pool` |
+| F3 | a one-line range kept its indentation (IndentationError) | a one-line range that starts at or before the indentation runs without it, like a multi-line one; the ✓/✗ lens re-run works | `src/code.rs` `one_line_ranges_from_the_indentation_run_without_it`; `tests/lsp/marks.rs` `one_line_runs_of_an_indented_line_and_their_lens_rerun_work`; Neovim e2e (run-line on an indented line) |
+| F4 | a cancelled or failed re-run left the old diagnostic stuck | earlier marks stay, and follow their lines, until a new result replaces them; an abandoned run removes only its own pending mark | `tests/lsp/marks.rs` `a_cancelled_or_failed_rerun_keeps_the_earlier_error_following_its_line`; `src/server/marks.rs` unit tests |
+| F5 | edits at a line boundary dropped the diagnostic of an untouched line | edits are read as whole lines removed and inserted (`src/server/edits.rs`) | `src/server/documents.rs` `edits_at_a_line_boundary_leave_that_line_untouched`; `tests/lsp/marks.rs` `diagnostics_follow_lines_inserted_and_deleted_above_them`; proptest `diagnostics_stay_on_their_text_through_any_edit` |
+| F6 | deleting a run's lines left its lens and hover on other code | a mark whose lines are all deleted goes | `tests/lsp/marks.rs` `deleting_a_runs_lines_removes_its_lens_and_hover` |
+| F7 | traceback frames of earlier runs were mapped into this run | each run's code is compiled as its own file (`<run-N>`) in the local pool's workers; the frames of the file of the run's top-level frame are the user's code; tightened heuristics where every run shares `<string>` | `tests/lsp/earlier_runs.rs` `errors_land_on_this_runs_lines_not_on_code_of_earlier_runs`; `tests/pool/workers.rs` `each_run_compiles_as_a_file_of_its_own_with_its_source_lines`; `src/traceback.rs` unit tests |
+| F8 | the error type was misread (multi-line messages, notes, exception groups) | the error is the first line after the last frame block; groups are unfolded to the innermost sub-exception | `src/traceback.rs` `multi_line_messages_and_notes_keep_the_exception_type`, `exception_groups_report_the_innermost_sub_exception` |
+| F9 | Node: a leftover background error was taken for this run's | the error of the last stack wins; the pool labels output of earlier background work | `tests/lsp/earlier_runs.rs` `background_errors_of_an_earlier_run_are_not_this_runs_error`; `tests/pool/workers.rs` `output_of_earlier_background_work_is_labelled` |
+| F10 | Node: `new Foo` and `async f` frames never counted as the user's | `new`/`async` are stripped and a class defines its constructor | `src/traceback.rs` `node_constructor_and_async_frames_count_when_defined_in_the_snippet` |
+| F11 | a Node child process reading stdin stole the worker's protocol | the protocol travels on fd 3 and fd 0 is /dev/null | `tests/pool/workers.rs` `child_processes_never_read_the_workers_protocol` |
+| F12 | re-running a JS cell with top-level `const`/`let` failed | top-level lexical declarations become globals | `tests/pool/workers.rs` `rerunning_top_level_const_let_and_class_keeps_working` |
+| F13 | a reset in one editor was not seen by the other | the identifier is read again before each run and file command, and a change is noted | `tests/sessions.rs` `a_reset_in_one_editor_is_seen_by_the_other` |
+| F14 | untitled buffers shared one session across projects | a document without a path belongs to its workspace | `tests/sessions.rs` `untitled_documents_belong_to_their_workspace` |
+| F15 | saved images and outputs overwrote each other | random names in a private directory | `tests/sessions.rs` `two_servers_save_big_outputs_to_different_files`; `src/private.rs` unit tests |
+| F16 | a folder opened through a symlink or with a trailing slash was another session | paths are resolved before they enter identifiers, in the server and in `run` | `tests/sessions.rs` `one_folder_opened_two_ways_is_one_session` |
+| F17 | `progress_cancels` leaked on `$/cancelRequest` | a drop guard removes the entry | `src/server/progress.rs` `a_run_cancelled_by_the_editor_leaves_no_cancel_handle` |
+| F18 | a timeout lost stderr and the next run got three notes | stderr before the timeout is kept; one note per event, none saying files are gone on the local pool | `tests/pool/workers.rs` `a_timeout_keeps_the_stderr_written_before_it`; `tests/lsp/earlier_runs.rs` `a_timeout_keeps_its_stderr_and_the_next_run_gets_one_note` |
+| F19 | VS Code status bar after a cancel; Show Output in multi-root; `error.line` after edits; whole-file output line; transcripts after a restart; nothing freed | the status bar stays idle after a cancel; Show Output and the download dialog follow the active document; `error.line` follows edits made during the run; a whole-file run ends at its last line of code; a reopened transcript is served (or says why). Not changed: sessions and transcripts live as long as the server, since the transcript is what the user reads (each capped at 64 MiB) | `editors/vscode/test/util.test.mjs` (cancel, Show Output); `tests/lsp/marks.rs` `the_error_line_reported_is_where_the_diagnostic_is_after_edits_during_the_run`, `a_whole_file_run_puts_its_output_on_its_last_line_of_code`; `tests/sessions.rs` `transcripts_reopen_after_a_restart` |
+
+What the review found to hold stays under test: no lock across `.await` (every guard is a
+`std::sync::MutexGuard`, which cannot cross an await in a `Send` future), text as of the request
+and per-session order (`tests/lsp.rs`), UTF-16 and CRLF (`src/code.rs`, `src/server/documents.rs`,
+`tests/properties.rs`).
 ";
