@@ -337,14 +337,15 @@ async fn endless_body(env: &Env) -> Attack {
 async fn codec_trace(env: &Env) -> Attack {
     let attack = "RUST_LOG=info,tower_lsp_server::codec=trace with a token from the editor";
     eprintln!("[faults] transport: {attack}");
-    let pool = MisbehavingPool::start(|_, _| Fault::Ok("ok".into())).await;
+    // Tokens go only over https.
+    let pool = MisbehavingPool::start_https(|_, _| Fault::Ok("ok".into())).await;
     let log = env.logs.join("transport-codec-trace.log");
     let mut vars = env.env();
     vars.retain(|(k, _)| *k != "RUST_LOG");
     vars.push(("RUST_LOG", "info,tower_lsp_server::codec=trace".to_owned()));
     let params = init_params(
         &[&env.folder],
-        json!({"azureSessions": {"endpoint": pool.endpoint(), "prewarm": false}, "tokenProvider": "client"}),
+        json!({"azureSessions": {"endpoint": pool.endpoint(), "prewarm": false, "extraCaCertificates": [pool.ca_file]}, "tokenProvider": "client"}),
     );
     let lsp = Lsp::spawn(&vars, &log, params).await;
     let uri = file_uri(&env.folder.join("codec.py"));
