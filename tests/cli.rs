@@ -15,8 +15,14 @@ fn bin() -> Command {
 }
 
 fn run_stdin(args: &[&str], code: &str) -> (i32, String, String) {
-    let mut child = bin()
-        .args(args)
+    let mut command = bin();
+    command.args(args);
+    run_command(command, code)
+}
+
+/// Runs a prepared command with `code` on its stdin; its exit code, stdout and stderr.
+fn run_command(mut command: std::process::Command, code: &str) -> (i32, String, String) {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -199,32 +205,15 @@ fn pool_prints_its_address_and_key_and_run_finds_the_key_by_port() {
         if let Some(key) = extra_env {
             command.env("AZURE_SESSIONS_POOL_KEY", key);
         }
-        let mut child = command
-            .args([
-                "run",
-                "--endpoint",
-                &endpoint,
-                "--session",
-                "cli-test-1",
-                "-",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"print(2 + 2)\n")
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        command.args([
+            "run",
+            "--endpoint",
+            &endpoint,
+            "--session",
+            "cli-test-1",
+            "-",
+        ]);
+        run_command(command, "print(2 + 2)\n")
     };
     // No setting at all: the key is found by port.
     let (code, out, err) = run(None);

@@ -10,27 +10,11 @@ use std::time::Duration;
 use axum::http::Method;
 use common::fake_pool::*;
 use common::lsp::*;
+use common::workspace::{Workspace, workspace};
 use serde_json::{Value, json};
 
 /// How long a server that must not prewarm is watched after `initialized`.
 const QUIET: Duration = Duration::from_millis(1200);
-
-struct Workspace {
-    _root: tempfile::TempDir,
-    state: tempfile::TempDir,
-    folder: std::path::PathBuf,
-}
-
-fn workspace() -> Workspace {
-    let root = tempfile::tempdir().unwrap();
-    let folder = root.path().join("project");
-    std::fs::create_dir_all(&folder).unwrap();
-    Workspace {
-        state: tempfile::tempdir().unwrap(),
-        folder,
-        _root: root,
-    }
-}
 
 async fn pool() -> FakePool {
     FakePool::start(|request, _| {

@@ -74,28 +74,11 @@ impl FakePool {
         ip: &str,
         script: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
     ) -> FakePool {
-        let shared = Arc::new(Shared {
-            requests: Mutex::new(Vec::new()),
-            count: AtomicUsize::new(0),
-            script: Box::new(script),
-        });
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind((ip, 0))
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("address");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakePool {
-            addr,
-            ca_file: None,
-            _ca_dir: None,
-            shared,
-            task,
-        }
+        Self::serve(listener, addr, None, Box::new(script))
     }
 
     /// The same over https (`https://localhost:PORT`), with a certificate from a test CA whose
@@ -103,25 +86,37 @@ impl FakePool {
     pub async fn start_https(
         script: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
     ) -> FakePool {
+        let (listener, addr, pem) = super::tls::https_listener().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("fake-pool-ca.pem"), pem).expect("write the CA");
+        Self::serve(listener, addr, Some(dir), Box::new(script))
+    }
+
+    fn serve<L>(
+        listener: L,
+        addr: SocketAddr,
+        ca_dir: Option<tempfile::TempDir>,
+        script: Box<Script>,
+    ) -> FakePool
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
             count: AtomicUsize::new(0),
-            script: Box::new(script),
+            script,
         });
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(shared.clone());
-        let (listener, addr, pem) = super::tls::https_listener().await;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let ca_file = dir.path().join("fake-pool-ca.pem");
-        std::fs::write(&ca_file, pem).expect("write the CA");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         FakePool {
             addr,
-            ca_file: Some(ca_file),
-            _ca_dir: Some(dir),
+            ca_file: ca_dir.as_ref().map(|d| d.path().join("fake-pool-ca.pem")),
+            _ca_dir: ca_dir,
             shared,
             task,
         }
