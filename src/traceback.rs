@@ -13,6 +13,7 @@ mod groups;
 mod names;
 mod node;
 mod python;
+mod shell;
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -71,6 +72,9 @@ pub fn parse(stderr: &str, code: &str) -> Failure {
     }
     if node::looks_like(text) {
         return node::parse(text, code);
+    }
+    if shell::looks_like(text) {
+        return shell::parse(text, code);
     }
     // No traceback: a timeout, "Execution aborted", or a message of the pool.
     if let Some(line) = text.lines().rev().find(|l| l.contains("timed out")) {
@@ -137,6 +141,23 @@ fn first_meaningful_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_errors_land_on_their_line() {
+        let code = "echo start\ncd /nowhere\nnosuchcommand --flag\necho end\n";
+        let f = parse(
+            "start\nbash: line 2: cd: /nowhere: No such file or directory\nbash: line 3: nosuchcommand: command not found\n",
+            code,
+        );
+        assert_eq!(f.kind, "CommandNotFound");
+        assert_eq!(f.innermost_code_line(), Some(3));
+        let syntax = parse(
+            "bash: -c: line 2: syntax error: unexpected end of file\n",
+            "if true; then\n",
+        );
+        assert_eq!(syntax.kind, "SyntaxError");
+        assert_eq!(syntax.innermost_code_line(), Some(2));
+    }
 
     #[test]
     fn cpython_string_frames() {

@@ -1033,3 +1033,6 @@ async fn image_results_are_saved_and_named_in_the_transcript() {
 
 #[path = "lsp/earlier_runs.rs"]
 mod earlier_runs;
+
+#[path = "lsp/shell.rs"]
+mod shell;

@@ -1314,3 +1314,6 @@ fn the_pool_can_live_in_other_tasks() {
 
 #[path = "pool/workers.rs"]
 mod workers;
+
+#[path = "pool/shell.rs"]
+mod shell;

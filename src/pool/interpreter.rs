@@ -96,7 +96,8 @@ pub struct Launcher {
 impl Launcher {
     pub fn new(language: Language, runtime_dir: &Path) -> Self {
         let (program, worker) = match language {
-            Language::Python => (
+            // Shell commands run without a worker (pool::shell); this launcher is never used.
+            Language::Python | Language::Shell => (
                 std::env::var("AZURE_SESSIONS_PYTHON")
                     .ok()
                     .filter(|s| !s.trim().is_empty())
@@ -121,7 +122,7 @@ impl Launcher {
     fn command(&self) -> Command {
         let mut cmd = Command::new(&self.program);
         match self.language {
-            Language::Python => {
+            Language::Python | Language::Shell => {
                 cmd.arg("-u")
                     .arg(&self.worker)
                     .env("PYTHONUNBUFFERED", "1")
@@ -138,7 +139,9 @@ impl Launcher {
 
     fn hint(&self) -> &'static str {
         match self.language {
-            Language::Python => "set AZURE_SESSIONS_PYTHON to a Python 3 executable",
+            Language::Python | Language::Shell => {
+                "set AZURE_SESSIONS_PYTHON to a Python 3 executable"
+            }
             Language::JavaScript => "set AZURE_SESSIONS_NODE to a Node.js executable",
         }
     }

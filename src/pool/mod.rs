@@ -14,6 +14,7 @@ mod interpreter;
 pub mod key;
 mod routes;
 mod session;
+mod shell;
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -45,6 +46,8 @@ const OWNER_FILE: &str = "owner.pid";
 pub enum Language {
     Python,
     JavaScript,
+    /// A Shell pool: each execution is one `bash` command (`shellCommand`).
+    Shell,
 }
 
 impl Language {
@@ -52,6 +55,7 @@ impl Language {
         match self {
             Language::Python => "python",
             Language::JavaScript => "javascript",
+            Language::Shell => "shell",
         }
     }
 }
@@ -64,7 +68,7 @@ impl std::fmt::Display for Language {
 
 /// A language name the pool does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown language '{0}': expected python or javascript")]
+#[error("unknown language '{0}': expected python, javascript or shell")]
 pub struct UnknownLanguage(pub String);
 
 impl FromStr for Language {
@@ -74,6 +78,7 @@ impl FromStr for Language {
         match s.trim().to_ascii_lowercase().as_str() {
             "python" | "py" | "python3" => Ok(Language::Python),
             "javascript" | "js" | "node" | "nodejs" => Ok(Language::JavaScript),
+            "shell" | "shellscript" | "bash" | "sh" => Ok(Language::Shell),
             _ => Err(UnknownLanguage(s.to_string())),
         }
     }

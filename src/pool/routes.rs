@@ -177,6 +177,8 @@ fn timestamp(at: OffsetDateTime) -> String {
 
 /// The fields of an execution request, flat or wrapped in `properties`.
 struct ExecBody {
+    /// The request carried `shellCommand` (a Shell pool's execution).
+    shell: bool,
     code: String,
     /// As the request wrote it (`synchronous`, `Synchronous`, `Asynchronous`); echoed back.
     execution_type: String,
@@ -213,8 +215,10 @@ fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<ExecBody, PoolError
             .or_else(|| value.get(name))
             .filter(|v| !v.is_null())
     };
-    let code = field("code")
-        .and_then(Value::as_str)
+    // A Shell pool's command comes as `shellCommand`.
+    let shell = field("shellCommand").and_then(Value::as_str);
+    let code = shell
+        .or_else(|| field("code").and_then(Value::as_str))
         .ok_or_else(PoolError::code_missing)?;
     let input_type = field("codeInputType").and_then(Value::as_str).unwrap_or("");
     let code = if input_type.eq_ignore_ascii_case("InlineBase64") {
@@ -231,6 +235,7 @@ fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<ExecBody, PoolError
         code.to_string()
     };
     Ok(ExecBody {
+        shell: shell.is_some(),
         code,
         execution_type: field("executionType")
             .and_then(Value::as_str)
@@ -287,7 +292,7 @@ async fn executions(
     let req = Request::new(&uri).with_api_version()?;
     let identifier = req.identifier()?.to_owned();
     let body = parse_body(body)?;
-    refuse_stdin(&body)?;
+    let language = execution_language(&app, &body)?;
     let id = uuid::Uuid::new_v4().to_string();
     if body.execution_type.eq_ignore_ascii_case("asynchronous") {
         let session = app.registry.get_or_create(&identifier)?;
@@ -300,10 +305,7 @@ async fn executions(
         );
         let (runner, run_id, run_identifier) = (app.clone(), id.clone(), identifier.clone());
         tokio::spawn(async move {
-            if let Ok((session, outcome)) = runner
-                .run(&run_identifier, runner.settings.language, &body)
-                .await
-            {
+            if let Ok((session, outcome)) = runner.run(&run_identifier, language, &body).await {
                 let (resource, _) = execution_resource(&run_id, &run_identifier, &body, &outcome);
                 session.record_execution(run_id, resource);
             }
@@ -325,7 +327,7 @@ async fn executions(
         h.insert("Operation-Location", header_value(&location));
         return Ok(response);
     }
-    let (session, outcome) = app.run(&identifier, app.settings.language, &body).await?;
+    let (session, outcome) = app.run(&identifier, language, &body).await?;
     let (resource, timing) = execution_resource(&id, &identifier, &body, &outcome);
     session.record_execution(id.clone(), resource.clone());
     let mut response = (StatusCode::ACCEPTED, axum::Json(resource)).into_response();
@@ -335,6 +337,21 @@ async fn executions(
         h.insert(name, header_value(&value));
     }
     Ok(response)
+}
+
+/// What runs an `/executions` request: a Shell pool takes `shellCommand` (and `stdin`) only;
+/// Python and Node pools take `code` only, and refuse `stdin`, as Azure's do.
+fn execution_language(app: &AppState, body: &ExecBody) -> Result<Language, PoolError> {
+    match (app.settings.language, body.shell) {
+        (Language::Shell, true) => Ok(Language::Shell),
+        (Language::Shell, false) => Err(PoolError::validation(
+            "A Shell session pool takes shellCommand, not code.",
+        )),
+        (_, true) => Err(PoolError::validation(
+            "shellCommand is only available for a Shell typed session pool.",
+        )),
+        (language, false) => refuse_stdin(body).map(|()| language),
+    }
 }
 
 /// Python and Node pools refuse `stdin`, as Azure's do: the spec makes it a Shell-pool field.
@@ -359,16 +376,27 @@ fn execution_resource(
         Some(n) if n.is_finite() && n > 0.0 => n as usize,
         _ => DEFAULT_OUTPUT_STREAMS_MAX_LENGTH,
     };
-    let result = match &outcome.result {
-        Value::Null => Value::String(String::new()),
-        other => other.clone(),
+    // A Shell pool's status is the command's exit code (spec example `_ShellCommand.json`).
+    let (status, result) = if body.shell {
+        let code = outcome
+            .result
+            .as_i64()
+            .map_or("-1".to_owned(), |c| c.to_string());
+        (code, Value::String(String::new()))
+    } else {
+        let status = if outcome.ok { "Succeeded" } else { "Failed" };
+        let result = match &outcome.result {
+            Value::Null => Value::String(String::new()),
+            other => other.clone(),
+        };
+        (status.to_owned(), result)
     };
     let resource = json!({
         "$id": "1",
         "id": id,
         "identifier": identifier,
         "executionType": body.execution_type,
-        "status": if outcome.ok { "Succeeded" } else { "Failed" },
+        "status": status,
         "result": {
             "$id": "2",
             "stdout": truncate_chars(&outcome.stdout, max),
@@ -583,7 +611,7 @@ async fn metadata(State(app): State<AppState>, uri: Uri) -> Result<Response, Poo
 }
 
 async fn detect_runtimes(settings: Arc<Settings>) -> Vec<Value> {
-    let mut order = vec![Language::Python, Language::JavaScript];
+    let mut order = vec![Language::Python, Language::JavaScript, Language::Shell];
     order.sort_by_key(|l| *l != settings.language);
     let mut runtimes = Vec::new();
     for language in order {
@@ -593,6 +621,7 @@ async fn detect_runtimes(settings: Arc<Settings>) -> Vec<Value> {
                 &["-c", "import platform; print(platform.python_version())"],
             ),
             Language::JavaScript => (&settings.javascript.program, &["--version"]),
+            Language::Shell => ("bash", &["-c", "echo $BASH_VERSION"]),
         };
         let run = tokio::process::Command::new(program)
             .args(args)

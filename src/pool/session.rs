@@ -42,8 +42,9 @@ pub struct Settings {
 impl Settings {
     fn launcher(&self, language: Language) -> &Launcher {
         match language {
-            Language::Python => &self.python,
             Language::JavaScript => &self.javascript,
+            // Shell commands need no interpreter (see `shell`); Python is the default slot.
+            Language::Python | Language::Shell => &self.python,
         }
     }
 }
@@ -407,6 +408,16 @@ impl Actor {
         let index = match job.language {
             Language::Python => 0,
             Language::JavaScript => 1,
+            Language::Shell => {
+                return super::shell::run(
+                    &self.dir,
+                    &job.code,
+                    job.stdin.as_deref(),
+                    job.limit,
+                    self.settings.output_cap,
+                )
+                .await;
+            }
         };
         let failed = |stderr: String, elapsed: Duration| Outcome {
             ok: false,
