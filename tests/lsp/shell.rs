@@ -4,7 +4,6 @@
 
 use serde_json::json;
 
-use super::common::lsp::*;
 use super::{local, start, uri_in, workspace};
 
 #[tokio::test]
