@@ -333,6 +333,30 @@ if phase == 'main' then
     expect(vim.deep_equal(vim.fn.readfile(target), vim.fn.readfile(vim.fs.joinpath(ws, 'whole.py'))), 'downloaded content differs')
   end)
 
+  check('an upload from outside the workspace reaches the session the buffer runs in (review F1)', function()
+    local outside = vim.fn.tempname() .. '-outside.csv'
+    vim.fn.writefile({ 'a,b' }, outside)
+    local got = {}
+    as.upload(outside, nil, buf, function(err, r)
+      got.upload = { err = err, r = r }
+    end)
+    wait(10000, function()
+      return got.upload ~= nil
+    end, 'upload')
+    expect(not got.upload.err, 'upload error: %s', vim.inspect(got.upload.err))
+    local name = got.upload.r and got.upload.r.name
+    as.list_files(buf, function(err, r)
+      got.list = { err = err, r = r }
+    end)
+    wait(10000, function()
+      return got.list ~= nil
+    end, 'list')
+    local names = vim.tbl_map(function(f)
+      return f.name
+    end, got.list.r or {})
+    expect(name and vim.list_contains(names, name), 'the buffer\'s session lists %s, not %s', vim.inspect(names), tostring(name))
+  end)
+
   check('runs report work-done progress (LspProgress begin/end)', function()
     expect(vim.list_contains(progress, 'begin') and vim.list_contains(progress, 'end'), 'progress kinds seen: %s', vim.inspect(progress))
   end)
