@@ -576,11 +576,33 @@ async function main() {
   check('Upload File to Session (explorer context menu) uploads the file', uploadOk, menuOk ? '' : 'no "Upload File to Session" in the explorer context menu');
   await clearToasts();
 
+  // 6b. Upload a file from outside the workspace through the open dialog: it must reach the
+  //     session of the document the user is in, not a session of its own (review F1).
+  const outsideFile = path.join(tmp, 'outside-data.csv');
+  fs.writeFileSync(outsideFile, 'a,b\n');
+  await focusEditor();
+  await runCommand('Upload File to Session');
+  const openInput = page.locator('.quick-input-widget input');
+  const openOk = await openInput.waitFor({ timeout: 10_000 }).then(() => true, () => false);
+  if (openOk) {
+    await openInput.fill(outsideFile);
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+  }
+  const outsideUploaded = openOk && (await toast(/uploaded outside-data\.csv/i).first().waitFor({ timeout: 30_000 }).then(() => true, () => false));
+  await clearToasts();
+
   // 7. Download it back under another name through the quick pick and the save dialog.
   await focusEditor();
   await runCommand('Download File from Session');
   const fileRow = rows.filter({ hasText: 'demo.py' }).first();
   let downloadOk = await fileRow.waitFor({ timeout: 15_000 }).then(() => true, () => false);
+  const listed = downloadOk ? (await rows.allInnerTexts()).join(' | ') : '';
+  check(
+    'a file uploaded from outside the workspace is in the session of the document the user is in',
+    outsideUploaded && listed.includes('outside-data.csv'),
+    `uploaded: ${outsideUploaded}; the session lists: ${listed.replace(/\s+/g, ' ').slice(0, 160)}`,
+  );
   const target = path.join(dirs.workspace, 'downloaded.py');
   if (downloadOk) {
     await fileRow.click();
