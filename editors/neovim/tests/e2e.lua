@@ -548,10 +548,10 @@ elseif phase == 'exrc' or phase == 'exrc-off' then
       healthcheck({ 'endpointOrigin = "workspace"' })
     end)
   else
-    check('the user\'s endpoint is prewarmed (GET /session) with no run', function()
+    check('the user\'s endpoint is prewarmed (HEAD /, naming no session) with no run', function()
       wait(5000, function()
-        return vim.list_contains(requests(), 'GET /session')
-      end, 'GET /session at the pool; have ' .. vim.inspect(requests()))
+        return vim.list_contains(requests(), 'HEAD /')
+      end, 'HEAD / at the pool; have ' .. vim.inspect(requests()))
     end)
   end
 end

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A stand-in session pool for the e2e test: logs "METHOD /path" of every request to LOG, answers
-GET with 404 (no such session) and POST /executions with a successful run.
+GET and HEAD with 404 (no such session) and POST /executions with a successful run.
 Usage: fake_pool.py LOG PORTFILE (writes the port it listens on, 127.0.0.1, to PORTFILE)."""
 import json
 import sys
@@ -25,6 +25,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self._log()
         self._answer(404, {"error": {"code": "SessionWithIdentifierNotFound", "message": "no session"}})
+
+    def do_HEAD(self):
+        # The server's prewarm opens the connection with a HEAD that names no session.
+        self._log()
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_POST(self):
         self._log()
