@@ -557,8 +557,25 @@ mod tests {
             schema["cellMarker"]["default"],
             json!(defaults.cell_marker.as_str())
         );
-        assert_eq!(schema.as_object().unwrap().len(), 13);
+        assert_eq!(schema.as_object().unwrap().len(), 14);
         assert!(schema.get("endpointOrigin").is_none(), "not a user setting");
+        assert_eq!(schema["poolType"]["default"], "auto");
+    }
+
+    #[test]
+    fn pool_type_says_what_kind_of_pool_the_endpoint_is() {
+        for (value, expected) in [
+            ("auto", None),
+            ("code-interpreter", Some(false)),
+            ("custom-container", Some(true)),
+        ] {
+            let (settings, errors) = Settings::from_json(&json!({"poolType": value}));
+            assert!(errors.is_empty(), "{value}");
+            assert_eq!(settings.custom_container, expected, "{value}");
+        }
+        let (settings, errors) = Settings::from_json(&json!({"poolType": "byoc"}));
+        assert_eq!(settings.custom_container, None);
+        assert_eq!(errors[0].key, "poolType");
     }
 
     #[test]
