@@ -582,11 +582,15 @@ async function main() {
   fs.writeFileSync(outsideFile, 'a,b\n');
   await focusEditor();
   await runCommand('Upload File to Session');
-  const openInput = page.locator('.quick-input-widget input');
-  const openOk = await openInput.waitFor({ timeout: 10_000 }).then(() => true, () => false);
+  // The open dialog (code-server's simple file dialog) has the command's title; wait for it, not
+  // for the palette's input that it replaces.
+  const openDialog = page.locator('.quick-input-widget', { hasText: 'Upload File to Azure Session' });
+  const openOk = await openDialog.first().waitFor({ timeout: 15_000 }).then(() => true, () => false);
   if (openOk) {
+    const openInput = openDialog.first().locator('input').first();
+    await page.waitForTimeout(500);
     await openInput.fill(outsideFile);
-    await page.waitForTimeout(300);
+    await page.waitForTimeout(500);
     await page.keyboard.press('Enter');
   }
   const outsideUploaded = openOk && (await toast(/uploaded outside-data\.csv/i).first().waitFor({ timeout: 30_000 }).then(() => true, () => false));
@@ -601,7 +605,7 @@ async function main() {
   check(
     'a file uploaded from outside the workspace is in the session of the document the user is in',
     outsideUploaded && listed.includes('outside-data.csv'),
-    `uploaded: ${outsideUploaded}; the session lists: ${listed.replace(/\s+/g, ' ').slice(0, 160)}`,
+    `open dialog: ${openOk}; uploaded: ${outsideUploaded}; the session lists: ${listed.replace(/\s+/g, ' ').slice(0, 160)}`,
   );
   const target = path.join(dirs.workspace, 'downloaded.py');
   if (downloadOk) {
