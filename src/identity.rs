@@ -40,7 +40,13 @@ pub fn session_key(endpoint_identity: &str, api: &str, scope_key: &str) -> Strin
 pub struct IdentityStore {
     dir: PathBuf,
     secret: Vec<u8>,
+    /// The resets file as last read, with its modification time and length: identifiers are
+    /// checked before every run (another editor may have reset one), so the file is read again
+    /// only when it changed.
+    resets_seen: std::sync::Mutex<Option<(FileStamp, BTreeMap<String, u64>)>>,
 }
+
+type FileStamp = (Option<std::time::SystemTime>, u64);
 
 impl IdentityStore {
     /// Opens (creating if needed, 0700 dir and 0600 files) the state directory.
@@ -57,6 +63,7 @@ impl IdentityStore {
         Ok(IdentityStore {
             dir: dir.to_owned(),
             secret,
+            resets_seen: std::sync::Mutex::new(None),
         })
     }
 
@@ -83,10 +90,27 @@ impl IdentityStore {
     }
 
     fn resets(&self) -> BTreeMap<String, u64> {
-        fs::read_to_string(self.dir.join(RESETS_FILE))
+        let path = self.dir.join(RESETS_FILE);
+        let stamp: FileStamp = match fs::metadata(&path) {
+            Ok(meta) => (meta.modified().ok(), meta.len()),
+            Err(_) => (None, 0),
+        };
+        let mut seen = self
+            .resets_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((known, resets)) = seen.as_ref()
+            && *known == stamp
+            && stamp.0.is_some()
+        {
+            return resets.clone();
+        }
+        let resets: BTreeMap<String, u64> = fs::read_to_string(&path)
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        *seen = Some((stamp, resets.clone()));
+        resets
     }
 }
 
