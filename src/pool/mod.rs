@@ -8,6 +8,7 @@
 
 mod capture;
 mod errors;
+mod executions;
 mod files;
 mod guard;
 mod interpreter;
