@@ -11,6 +11,7 @@ mod pool_faults;
 mod report;
 mod secrets;
 mod security;
+mod security_tokens;
 mod soak;
 mod support;
 mod transport;
