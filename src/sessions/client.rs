@@ -196,6 +196,13 @@ impl SessionsClient {
                 }
                 return Ok(execution);
             }
+            if pool.api == Api::Custom
+                && answer.status.as_u16() >= 400
+                && !matches!(answer.status.as_u16(), 401 | 403 | 404 | 407 | 429)
+                && let Some(failed) = response::failed_run_in_error_answer(&answer.body)
+            {
+                return Ok(failed);
+            }
             let error = self.error_for(pool, &url, &answer);
             // A 400 means nothing ran: adjust the body once per cause, and remember it for
             // this pool, so the fallback costs one round trip once, not on every run.

@@ -69,6 +69,29 @@ pub fn parse_execution(body: &[u8]) -> Result<Execution, String> {
     execution_from_value(value)
 }
 
+/// A custom container may answer a failed run with an error status and the run in the body
+/// (Microsoft's sample: 408 `{"properties":{"status":"Failed","stderr":"Execution timed out"}}`
+/// on a timeout, 500 with the exception): that is the run's result, a failure of the code, not
+/// a failure to reach it. Only a body that says Failed and carries output counts.
+pub fn failed_run_in_error_answer(body: &[u8]) -> Option<Execution> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let props = value.get("properties").unwrap_or(&value);
+    let says_failed = props
+        .get("status")
+        .and_then(number_or_string)
+        .is_some_and(|s| map_status(&s) == ExecutionStatus::Failed);
+    let has_output = ["stdout", "stderr"].iter().any(|k| {
+        props
+            .get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    });
+    if !(says_failed && has_output) {
+        return None;
+    }
+    execution_from_value(value).ok()
+}
+
 /// Reads an execution out of a parsed body. Output strings are moved, not copied: a large
 /// output exists once in memory.
 pub fn execution_from_value(value: Value) -> Result<Execution, String> {
@@ -502,6 +525,28 @@ mod tests {
             json!({"properties": {"status": "Success", "stdout": "x\n", "executionResult": "42"}}),
         );
         assert_eq!(value.result, json!("42"));
+    }
+
+    #[test]
+    fn a_failed_run_in_an_error_answer_is_the_run() {
+        // The sample's 408 on a timeout and 500 on an exception carry the run.
+        let body = json!({"properties": {"status": "Failed", "stderr": "Execution timed out", "executionTimeInMilliseconds": 2000}});
+        let timed_out = failed_run_in_error_answer(body.to_string().as_bytes()).unwrap();
+        assert_eq!(timed_out.status, ExecutionStatus::Failed);
+        assert_eq!(timed_out.stderr, "Execution timed out");
+        // Anything else stays an error of the pool.
+        for other in [
+            json!({"error": "No code or command provided"}),
+            json!({"properties": {"status": "Success", "stdout": "x"}}),
+            json!({"properties": {"status": "Failed"}}),
+            json!({"message": "python-* runtime is unknown"}),
+        ] {
+            assert!(
+                failed_run_in_error_answer(other.to_string().as_bytes()).is_none(),
+                "{other}"
+            );
+        }
+        assert!(failed_run_in_error_answer(b"<html>500</html>").is_none());
     }
 
     #[test]
