@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod code;
 pub mod identity;
+pub mod languages;
 pub mod logging;
 pub mod pool;
 pub mod private;

@@ -66,8 +66,10 @@ struct RunArgs {
     custom_path: String,
     #[arg(long, env = "AZURE_SESSIONS_AUTH", default_value = "auto", value_parser = ["auto", "azure-cli", "managed-identity", "none"])]
     auth: String,
-    #[arg(long, env = "AZURE_SESSIONS_LANGUAGE", default_value = "python")]
-    language: Language,
+    /// The pool's name for the language: python or javascript (bash on a Shell pool), or any
+    /// name a custom container knows (c++, rust, java, …). By default from the file's extension.
+    #[arg(long, env = "AZURE_SESSIONS_LANGUAGE")]
+    language: Option<String>,
     /// The session identifier; by default the one of the current directory (as the editor would use).
     #[arg(long, env = "AZURE_SESSIONS_SESSION")]
     session: Option<String>,
@@ -82,6 +84,33 @@ struct RunArgs {
     cold_start_timeout_seconds: u64,
     /// The file to run, or `-` for standard input.
     file: String,
+}
+
+/// The language a `run` sends: `--language` (a code-interpreter pool's aliases normalised), else
+/// the pool's name for the file's extension. Refused before any request when the pool cannot
+/// run it.
+fn run_language(api: Api, args: &RunArgs) -> Result<String, String> {
+    use azure_sessions_lsp::languages;
+    let (id, language) = match &args.language {
+        Some(given) => {
+            let given = given.trim().to_owned();
+            let normalised = match (api, given.parse::<Language>()) {
+                (Api::Custom, _) | (_, Err(_)) => given.clone(),
+                (_, Ok(known)) => known.as_str().to_owned(),
+            };
+            (given, normalised)
+        }
+        None => {
+            let id = languages::language_id("", &args.file).to_owned();
+            let language = languages::pool_language(&id, &languages::Overrides::new());
+            (id, language)
+        }
+    };
+    languages::check_runnable(api, &id, &language).map_err(|e| {
+        e.replace("azureSessions.api \"custom\"", "--api custom")
+            .replace("azureSessions.languages", "--language")
+    })?;
+    Ok(language)
 }
 
 fn main() -> ExitCode {
@@ -167,6 +196,7 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             .map_err(|e| format!("could not read {}: {e}", args.file))?
     };
     let api = Api::parse(&args.api).ok_or("unknown api")?;
+    let language = run_language(api, &args)?;
     let auth = AuthMode::parse(&args.auth).ok_or("unknown auth")?;
     let endpoint_setting = settings::Endpoint::parse(&args.endpoint)?;
     let mut local = None;
@@ -180,8 +210,13 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         }
         settings::Endpoint::Refused(reason) => return Err(reason.clone()),
         settings::Endpoint::Local => {
+            // A custom pool's language travels in the path: any local pool serves it.
+            let pool_language = match api {
+                Api::Custom => Language::Python,
+                _ => language.parse().map_err(|e| format!("{e}"))?,
+            };
             let pool = LocalPool::start(PoolOptions {
-                language: args.language,
+                language: pool_language,
                 max_timeout: Duration::from_secs(3600),
                 ..PoolOptions::default()
             })
@@ -237,7 +272,7 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     let request = ExecuteRequest {
         identifier: &identifier,
         code: &code,
-        language: args.language.as_str(),
+        language: &language,
         stdin: args.stdin.as_deref(),
         timeout,
         cold_start_budget: Duration::from_secs(args.cold_start_timeout_seconds.min(600)),

@@ -6,10 +6,14 @@ use std::time::Duration;
 
 use regex::Regex;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::AuthMode;
+use crate::languages::Overrides;
 use crate::sessions::Api;
+
+mod schema;
+pub use schema::schema;
 
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 220;
 pub const DEFAULT_COLD_START_TIMEOUT_SECONDS: u64 = 60;
@@ -120,6 +124,8 @@ pub struct Settings {
     /// `poolType`: `None` (auto: from the api and the endpoint's host), `Some(true)` a
     /// custom-container pool, `Some(false)` a code-interpreter pool.
     pub custom_container: Option<bool>,
+    /// `languages`: the user's editor language id → pool language names, over the defaults.
+    pub languages: Overrides,
 }
 
 impl Default for Settings {
@@ -140,6 +146,7 @@ impl Default for Settings {
             prewarm: true,
             endpoint_origin: EndpointOrigin::User,
             custom_container: None,
+            languages: Overrides::new(),
         }
     }
 }
@@ -171,6 +178,7 @@ struct WireSettings {
     prewarm: Option<Field<bool>>,
     endpoint_origin: Option<Field<String>>,
     pool_type: Option<Field<String>>,
+    languages: Option<Value>,
 }
 
 /// One bad value: the key (as the user writes it) and what is wrong.
@@ -373,6 +381,14 @@ impl WireSettings {
                 message: format!("expected true or false, got {value}; using true"),
             }),
         }
+        if let Some(value) = &self.languages {
+            let (overrides, problems) = crate::languages::parse_overrides(value);
+            settings.languages = overrides;
+            errors.extend(problems.into_iter().map(|message| SettingError {
+                key: "languages",
+                message,
+            }));
+        }
         if let Some(origin) = endpoint_origin {
             match origin.as_str() {
                 "user" => settings.endpoint_origin = EndpointOrigin::User,
@@ -429,168 +445,5 @@ fn seconds(
     }
 }
 
-/// The settings as a JSON schema-like table, printed by `azure-sessions-lsp settings-schema`
-/// so the VS Code extension's `contributes.configuration` can be checked against it. Only the
-/// user's settings: `endpointOrigin` is set by the editor integrations, so it is left out (a
-/// setting a workspace could write would defeat it).
-pub fn schema() -> Value {
-    json!({
-        "endpoint": {"type": "string", "default": "", "description": "The session pool management endpoint: an https:// URL, http:// to a loopback address, \"local\" for the built-in local pool, or \"\" (not configured)."},
-        "api": {"type": "string", "default": "executions", "enum": Api::NAMES, "description": "The wire contract: executions (2025-10-02-preview), legacy (code/execute, 2024-02-02-preview) or custom (a custom-container pool)."},
-        "apiVersion": {"type": "string", "default": "", "description": "The api-version query value; empty means 2025-10-02-preview for executions, 2024-02-02-preview for legacy, none for custom."},
-        "customPath": {"type": "string", "default": DEFAULT_CUSTOM_PATH, "description": "The path for api = custom; {language} is the document's language id."},
-        "auth": {"type": "string", "default": "auto", "enum": AuthMode::NAMES, "description": "How to get an Entra ID token for https://dynamicsessions.io/.default."},
-        "timeoutSeconds": {"type": "integer", "default": DEFAULT_TIMEOUT_SECONDS, "minimum": TIMEOUT_RANGE.0, "maximum": TIMEOUT_RANGE.1, "description": "How long one execution may take. Azure ends code-interpreter runs at 220 s (a larger value on a *.dynamicsessions.io pool is held at 220) and Container Apps ingress at 240 s; larger values are for custom containers and the local pool."},
-        "coldStartTimeoutSeconds": {"type": "integer", "default": DEFAULT_COLD_START_TIMEOUT_SECONDS, "minimum": COLD_START_RANGE.0, "maximum": COLD_START_RANGE.1, "description": "How long to keep retrying while the pool answers 502, 503, 504 or 429, or refuses the connection."},
-        "poolType": {"type": "string", "default": "auto", "enum": ["auto", "code-interpreter", "custom-container"], "description": "What kind of pool the endpoint is. auto: a custom container when api is custom or the endpoint is *.azurecontainerapps.io. Custom-container pools forward /session to the container, so session calls (reset) use /.management/* there."},
-        "sessionScope": {"type": "string", "default": "workspace", "enum": ["workspace", "file"], "description": "One session per workspace folder, or one per file."},
-        "diagnostics": {"type": "string", "default": "all", "enum": ["all", "errors", "off"], "description": "Which run results become diagnostics."},
-        "cellMarker": {"type": "string", "default": DEFAULT_CELL_MARKER, "description": "A regular expression; a line matching it starts a cell."},
-        "proxy": {"type": "string", "default": "", "description": "The HTTPS proxy for pool calls; empty follows HTTPS_PROXY/HTTP_PROXY/NO_PROXY. Loopback is never proxied."},
-        "extraCaCertificates": {"type": "array", "default": [], "description": "PEM files of certificate authorities trusted for the pool connection besides the system's."},
-        "prewarm": {"type": "boolean", "default": true, "description": "Fetch the token and touch the session when a workspace opens, so the first run is as fast as the next."},
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_for_nothing() {
-        let (settings, errors) = Settings::from_json(&Value::Null);
-        assert!(errors.is_empty());
-        assert_eq!(settings.endpoint, Endpoint::NotConfigured);
-        assert_eq!(settings.api, Api::Executions);
-        assert_eq!(settings.timeout, Duration::from_secs(220));
-    }
-
-    #[test]
-    fn wrapped_and_bare_objects() {
-        let (a, _) =
-            Settings::from_json(&json!({"azureSessions": {"endpoint": "local", "api": "legacy"}}));
-        let (b, _) = Settings::from_json(&json!({"endpoint": "local", "api": "legacy"}));
-        assert_eq!(a.endpoint, Endpoint::Local);
-        assert_eq!(b.api, Api::Legacy);
-    }
-
-    #[test]
-    fn each_bad_value_is_reported_by_key_and_the_rest_kept() {
-        let (settings, errors) = Settings::from_json(&json!({
-            "endpoint": "https://pool.example.io",
-            "api": "soap",
-            "timeoutSeconds": "ten",
-            "coldStartTimeoutSeconds": 9000,
-            "cellMarker": "(",
-            "auth": 3,
-            "sessionScope": "file",
-            "extraCaCertificates": "x.pem",
-            "prewarm": null,
-        }));
-        let keys: Vec<_> = errors.iter().map(|e| e.key).collect();
-        assert_eq!(
-            keys,
-            vec![
-                "auth",
-                "api",
-                "timeoutSeconds",
-                "coldStartTimeoutSeconds",
-                "cellMarker",
-                "extraCaCertificates"
-            ]
-        );
-        assert_eq!(
-            settings.endpoint,
-            Endpoint::Remote("https://pool.example.io".into())
-        );
-        assert_eq!(settings.api, Api::Executions);
-        assert_eq!(settings.timeout, Duration::from_secs(220));
-        assert_eq!(settings.session_scope, SessionScope::File);
-        assert!(errors[0].to_string().starts_with("azureSessions.auth:"));
-    }
-
-    #[test]
-    fn runs_longer_than_azure_allows_are_reported_and_held_at_220_s() {
-        let (settings, errors) = Settings::from_json(&json!({
-            "endpoint": "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/g/sessionPools/p",
-            "timeoutSeconds": 600,
-        }));
-        assert_eq!(settings.timeout, Duration::from_secs(220));
-        assert_eq!(errors.len(), 1);
-        assert!(errors[0].message.contains("220 s"), "{}", errors[0].message);
-        // Custom containers and the local pool may run longer.
-        for endpoint in ["https://p.env.eastus.azurecontainerapps.io", "local"] {
-            let (settings, errors) =
-                Settings::from_json(&json!({"endpoint": endpoint, "timeoutSeconds": 600}));
-            assert_eq!(settings.timeout, Duration::from_secs(600));
-            assert!(errors.is_empty());
-        }
-    }
-
-    #[test]
-    fn insecure_endpoints_are_refused_at_settings_time() {
-        let (settings, errors) =
-            Settings::from_json(&json!({"endpoint": "http://pool.example.io"}));
-        let Endpoint::Refused(reason) = &settings.endpoint else {
-            panic!("{:?}", settings.endpoint)
-        };
-        assert!(reason.contains("http://pool.example.io"), "{reason}");
-        assert!(reason.contains("loopback"), "{reason}");
-        assert_eq!(errors[0].key, "endpoint");
-        let (settings, _) =
-            Settings::from_json(&json!({"endpoint": "https://user:hunter2@pool.example.io"}));
-        let Endpoint::Refused(reason) = &settings.endpoint else {
-            panic!("{:?}", settings.endpoint)
-        };
-        assert!(!reason.contains("hunter2"), "{reason}");
-    }
-
-    #[test]
-    fn schema_defaults_match_the_resolved_defaults() {
-        let schema = schema();
-        let (defaults, _) = Settings::from_json(&Value::Null);
-        assert_eq!(
-            schema["timeoutSeconds"]["default"],
-            json!(defaults.timeout.as_secs())
-        );
-        assert_eq!(
-            schema["cellMarker"]["default"],
-            json!(defaults.cell_marker.as_str())
-        );
-        assert_eq!(schema.as_object().unwrap().len(), 14);
-        assert!(schema.get("endpointOrigin").is_none(), "not a user setting");
-        assert_eq!(schema["poolType"]["default"], "auto");
-    }
-
-    #[test]
-    fn pool_type_says_what_kind_of_pool_the_endpoint_is() {
-        for (value, expected) in [
-            ("auto", None),
-            ("code-interpreter", Some(false)),
-            ("custom-container", Some(true)),
-        ] {
-            let (settings, errors) = Settings::from_json(&json!({"poolType": value}));
-            assert!(errors.is_empty(), "{value}");
-            assert_eq!(settings.custom_container, expected, "{value}");
-        }
-        let (settings, errors) = Settings::from_json(&json!({"poolType": "byoc"}));
-        assert_eq!(settings.custom_container, None);
-        assert_eq!(errors[0].key, "poolType");
-    }
-
-    #[test]
-    fn endpoint_origin_defaults_to_user_and_a_bad_value_is_reported() {
-        let (settings, errors) = Settings::from_json(&Value::Null);
-        assert!(errors.is_empty());
-        assert_eq!(settings.endpoint_origin, EndpointOrigin::User);
-        let (settings, errors) = Settings::from_json(&json!({"endpointOrigin": "workspace"}));
-        assert!(errors.is_empty());
-        assert_eq!(settings.endpoint_origin, EndpointOrigin::Workspace);
-        for bad in [json!("folder"), json!(true)] {
-            let (settings, errors) = Settings::from_json(&json!({"endpointOrigin": bad}));
-            assert_eq!(settings.endpoint_origin, EndpointOrigin::User);
-            assert_eq!(errors.len(), 1);
-            assert_eq!(errors[0].key, "endpointOrigin");
-        }
-    }
-}
+mod tests;

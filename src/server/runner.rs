@@ -19,6 +19,7 @@ use super::recycle::{notice_recycling, take_pool_note};
 use super::sessions::Session;
 use super::{Inner, lock, token_key};
 use crate::code::{self, Pos, Snippet, Target};
+use crate::languages;
 use crate::sessions::{ExecuteRequest, Execution, ExecutionStatus, RetryNotice};
 use crate::settings::Settings;
 use crate::traceback;
@@ -41,23 +42,6 @@ fn pos(p: Position) -> Pos {
     Pos {
         line: p.line,
         character: p.character,
-    }
-}
-
-/// The pool language of a document.
-fn language_of(language_id: &str, uri: &str) -> String {
-    match language_id {
-        "python" | "jupyter" => "python".to_owned(),
-        "javascript" | "javascriptreact" => "javascript".to_owned(),
-        "" => {
-            let ext = uri.rsplit('.').next().unwrap_or_default();
-            match ext {
-                "py" | "pyw" | "ipy" => "python".to_owned(),
-                "js" | "mjs" | "cjs" => "javascript".to_owned(),
-                _ => "python".to_owned(),
-            }
-        }
-        other => other.to_owned(),
     }
 }
 
@@ -131,13 +115,17 @@ impl Inner {
     ) -> jsonrpc::Result<RunOutcome> {
         let (text, language_id) = self.document(&uri).await?;
         let (session, settings) = self.session_for(uri.as_str()).map_err(|e| self.fail(e))?;
+        let language_id = languages::language_id(&language_id, uri.as_str()).to_owned();
+        let language = languages::pool_language(&language_id, &settings.languages);
+        languages::check_runnable(settings.api, &language_id, &language)
+            .map_err(|e| self.fail(e))?;
         let snippet = code::extract(&text, target, &settings.cell_marker)
             .ok_or_else(|| invalid_params("nothing to run at that position"))?;
         drop(text);
         let job = RunJob {
             id: self.next_id(),
             file: file_name(uri.as_str()),
-            language: language_of(&language_id, uri.as_str()),
+            language,
             session: session.clone(),
             settings,
             uri,

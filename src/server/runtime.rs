@@ -13,7 +13,7 @@ use super::{Inner, lock};
 use crate::auth::{AuthMode, Credentials, TokenCache};
 use crate::identity::IdentityStore;
 use crate::pool::{Language, LocalPool, PoolOptions};
-use crate::sessions::{HttpOptions, PoolTarget, SessionsClient, SessionsError};
+use crate::sessions::{Api, HttpOptions, PoolTarget, SessionsClient, SessionsError};
 use crate::settings::{Endpoint, Settings};
 
 /// Long-lived things shared by all runs: the HTTP client, tokens, local pools, identifiers.
@@ -192,11 +192,15 @@ impl Inner {
             Endpoint::NotConfigured => return Err(SessionsError::NotConfigured.to_string()),
             Endpoint::Refused(reason) => return Err(reason.clone()),
             Endpoint::Local => {
-                let language: Language = language.parse().map_err(|_| {
-                    format!(
-                        "the local pool runs python and javascript; this document is {language}"
-                    )
-                })?;
+                // A custom pool's language travels in the path: any local pool serves it.
+                let language: Language = match settings.api {
+                    Api::Custom => Language::Python,
+                    _ => language.parse().map_err(|_| {
+                        format!(
+                            "the local pool runs python and javascript; this document is {language}"
+                        )
+                    })?,
+                };
                 let (endpoint, key) = self.runtime.local_pool(language).await?;
                 (
                     endpoint,

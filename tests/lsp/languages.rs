@@ -1,0 +1,75 @@
+//! Which language goes to the pool (issue 14 item 1): the editor's language id mapped to
+//! Piston's names, overridable with `azureSessions.languages`; a language a code-interpreter pool
+//! cannot run fails before any request, naming the setting.
+
+use serde_json::json;
+
+use super::{FakePool, executions_ok, start, uri_in, workspace};
+
+#[tokio::test]
+async fn custom_pools_get_the_mapped_name_in_the_path_and_the_body() {
+    let pool = FakePool::start(|_, _| executions_ok("ok\n", json!(""))).await;
+    let ws = workspace();
+    let settings = |languages| json!({"azureSessions": {"endpoint": pool.endpoint(), "auth": "none", "api": "custom", "languages": languages}});
+    let lsp = start(&ws, settings(json!({}))).await;
+    for (name, id, path, language) in [
+        ("main.cpp", "cpp", "/c++/execute", "c++"),
+        ("main.rs", "rust", "/rust/execute", "rust"),
+        ("run.sh", "sh", "/bash/execute", "bash"),
+        (
+            "App.tsx",
+            "typescriptreact",
+            "/typescript/execute",
+            "typescript",
+        ),
+    ] {
+        let uri = uri_in(&ws.folder, name);
+        lsp.open(&uri, id, "code\n").await;
+        lsp.command("azure-sessions.run", json!({"uri": uri}))
+            .await
+            .unwrap();
+        let sent = pool.executions().pop().unwrap();
+        assert_eq!(sent.path, path, "{id}");
+        assert_eq!(sent.json()["properties"]["language"], language, "{id}");
+    }
+
+    // The user's mapping wins.
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": settings(json!({"cpp": "cpp17"}))}),
+    )
+    .await;
+    let uri = uri_in(&ws.folder, "main.cpp");
+    lsp.command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap();
+    assert_eq!(pool.executions().pop().unwrap().path, "/cpp17/execute");
+}
+
+#[tokio::test]
+async fn a_code_interpreter_pool_refuses_other_languages_before_any_request() {
+    let pool = FakePool::start(|_, _| executions_ok("ok\n", json!(""))).await;
+    let ws = workspace();
+    let lsp = start(
+        &ws,
+        json!({"azureSessions": {"endpoint": pool.endpoint(), "auth": "none"}}),
+    )
+    .await;
+    let uri = uri_in(&ws.folder, "main.cpp");
+    lsp.open(&uri, "cpp", "int main() {}\n").await;
+    let refused = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap_err();
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("azureSessions.languages"), "{message}");
+    assert!(message.contains("custom"), "{message}");
+    assert_eq!(pool.executions().len(), 0, "nothing was sent");
+    // A Python file on the same pool still runs.
+    let py = uri_in(&ws.folder, "main.py");
+    lsp.open(&py, "python", "print(1)\n").await;
+    lsp.command("azure-sessions.run", json!({"uri": py}))
+        .await
+        .unwrap();
+    assert_eq!(pool.executions().len(), 1);
+}
