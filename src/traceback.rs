@@ -1,7 +1,9 @@
 //! Reads the failure out of a run's stderr: plain CPython tracebacks (`File "<run-3>", line N`),
 //! IPython/Jupyter ones as the Azure Python pools produce them (`Cell In[3], line 2`, `----> 2`,
 //! `Input In [3]`, ANSI colours), Python 3.11 exception groups, and Node stacks
-//! (`evalmachine.<anonymous>:3`, `at f (<run-3>:3:5)`).
+//! (`evalmachine.<anonymous>:3`, `at f (<run-3>:3:5)`), the runtime errors of the JVM, Go, Rust,
+//! Ruby and .NET (`runtimes`), and compiler diagnostics of gcc/clang, rustc, Go, javac, C#, tsc,
+//! Ruby and PHP (`compilers`: every error of a compile, each on its line).
 //!
 //! Which frames are the run's own code: those of the file that holds the run's top-level frame
 //! (Python's outermost `<module>` frame, Node's top-level script frame). The local pool compiles
@@ -9,10 +11,12 @@
 //! of other files are earlier runs, eval/exec, or libraries. Pools that compile every run under one
 //! shared name (`<string>`, `evalmachine.<anonymous>`) also get the name heuristics of `names`.
 
+mod compilers;
 mod groups;
 mod names;
 mod node;
 mod python;
+mod runtimes;
 mod shell;
 
 use std::borrow::Cow;
@@ -39,6 +43,17 @@ pub struct Failure {
     pub message: String,
     /// Outermost first, innermost last.
     pub frames: Vec<Frame>,
+    /// Further errors at other lines of the code, each its own diagnostic: every error of a
+    /// compile, not only the first.
+    pub others: Vec<Located>,
+}
+
+/// An error at a line of the code that ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// 1-based line within the code that ran.
+    pub code_line: u32,
+    pub message: String,
 }
 
 impl Failure {
@@ -73,6 +88,12 @@ pub fn parse(stderr: &str, code: &str) -> Failure {
     if node::looks_like(text) {
         return node::parse(text, code);
     }
+    if runtimes::looks_like(text) {
+        return runtimes::parse(text, code);
+    }
+    if compilers::looks_like(text) {
+        return compilers::parse(text, code);
+    }
     if shell::looks_like(text) {
         return shell::parse(text, code);
     }
@@ -89,6 +110,7 @@ pub fn parse(stderr: &str, code: &str) -> Failure {
             kind,
             message,
             frames: Vec::new(),
+            others: Vec::new(),
         }
     } else {
         frameless("Error", first_meaningful_line(text))
@@ -100,6 +122,7 @@ fn frameless(kind: &str, message: String) -> Failure {
         kind: kind.to_owned(),
         message,
         frames: Vec::new(),
+        others: Vec::new(),
     }
 }
 
@@ -278,6 +301,24 @@ mod tests {
 
     // F7: each run of the local pool compiles as its own file; the run's code is the file of
     // its `<module>` frame, other `<run-N>` files are earlier runs.
+    #[test]
+    fn compiled_languages_are_read_by_their_own_parsers() {
+        let code = "#include <stdio.h>\nint main() {\n  printf(\"%d\", x);\n  return 0\n}\n";
+        let gcc = "file0.code.c: In function 'main':\nfile0.code.c:3:17: error: 'x' undeclared (first use in this function)\nfile0.code.c:4:11: error: expected ';' before '}' token\n";
+        let f = parse(gcc, code);
+        assert_eq!(
+            (f.kind.as_str(), f.innermost_code_line()),
+            ("CompileError", Some(3))
+        );
+        assert_eq!(f.others.len(), 1);
+        assert_eq!(f.others[0].code_line, 4);
+        let java = "Exception in thread \"main\" java.lang.IllegalStateException: no\n\tat Main.main(file0.code.java:2)\n";
+        assert_eq!(parse(java, code).kind, "IllegalStateException");
+        // Python and Node keep theirs, compile-looking text in a message notwithstanding.
+        let python = "Traceback (most recent call last):\n  File \"<run-1>\", line 2, in <module>\nValueError: main.c:3:4: error: nope";
+        assert_eq!(parse(python, "a\nb\n").kind, "ValueError");
+    }
+
     #[test]
     fn the_file_of_the_module_frame_is_the_runs_code() {
         let code = "class B:\n    def __init__(self):\n        pass\n\nA()\n";

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::sessions::piston::Stage;
+
 /// One run, borrowed from the run's outcome: output is copied once, into the transcript.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'a> {
@@ -25,6 +27,8 @@ pub struct Entry<'a> {
     pub image_path: Option<&'a Path>,
     /// Notes of the client, e.g. that the session was recycled.
     pub notes: &'a [String],
+    /// The compile stage of a compiled language (custom containers with Piston).
+    pub compile: Option<&'a Stage>,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +88,9 @@ impl Transcript {
         for note in entry.notes {
             let _ = writeln!(t, "!! {note}");
         }
+        if let Some(compile) = entry.compile {
+            write_compile_stage(t, compile);
+        }
         if !entry.stdout.is_empty() {
             t.push_str(entry.stdout);
             if !entry.stdout.ends_with('\n') {
@@ -122,6 +129,29 @@ impl Transcript {
                 &self.text[cut..]
             );
         }
+    }
+}
+
+/// The compile stage's header: ok (with the compiler's warnings), or failed, in which case the
+/// entry's stderr is the compiler's and the run stage never ran.
+fn write_compile_stage(t: &mut String, compile: &Stage) {
+    if compile.succeeded() {
+        let _ = writeln!(t, "[compile] ok");
+        let warnings = format!("{}{}", compile.stdout, compile.stderr);
+        if !warnings.trim().is_empty() {
+            t.push_str(&crate::traceback::strip_ansi(&warnings));
+            if !warnings.ends_with('\n') {
+                t.push('\n');
+            }
+        }
+        let _ = writeln!(t, "[run]");
+    } else {
+        let how = match (compile.code, &compile.signal) {
+            (_, Some(signal)) => format!("signal {signal}"),
+            (Some(code), None) => format!("exit code {code}"),
+            (None, None) => "no exit code".to_owned(),
+        };
+        let _ = writeln!(t, "[compile] failed ({how}); the run stage was skipped");
     }
 }
 
@@ -164,6 +194,7 @@ mod tests {
             result,
             image_path: None,
             notes: &[],
+            compile: None,
         }
     }
 
@@ -181,6 +212,40 @@ mod tests {
         );
         assert!(text.contains("hello\n[result] 42"), "{text}");
         assert_eq!(t.runs(), 1);
+    }
+
+    #[test]
+    fn both_stages_of_a_compiled_language_are_shown() {
+        let result = Value::Null;
+        let ok = Stage {
+            stderr: "main.c:2:5: warning: unused variable 'x'\n".into(),
+            code: Some(0),
+            ..Stage::default()
+        };
+        let mut t = Transcript::new(String::new());
+        t.push(&Entry {
+            compile: Some(&ok),
+            ..entry(1, &result)
+        });
+        let text = t.text();
+        assert!(
+            text.contains("[compile] ok\nmain.c:2:5: warning: unused variable 'x'\n[run]\nhello\n"),
+            "{text}"
+        );
+        let failed = Stage {
+            code: Some(1),
+            ..Stage::default()
+        };
+        t.push(&Entry {
+            compile: Some(&failed),
+            ..entry(2, &result)
+        });
+        assert!(
+            t.text()
+                .contains("[compile] failed (exit code 1); the run stage was skipped"),
+            "{}",
+            t.text()
+        );
     }
 
     #[test]

@@ -144,13 +144,24 @@ pub(super) fn diagnostics_for(
             } else {
                 format!("{}: {}", error.kind, error.message)
             };
-            vec![MarkDiagnostic {
+            let mut diagnostics = vec![MarkDiagnostic {
                 line,
                 severity: Severity::Error,
                 code: Some(error.kind.clone()),
                 message,
                 related,
-            }]
+            }];
+            // Every error of a compile, each on its line.
+            diagnostics.extend(failure.others.iter().filter_map(|other| {
+                Some(MarkDiagnostic {
+                    line: snippet.document_line(other.code_line)?,
+                    severity: Severity::Error,
+                    code: Some(error.kind.clone()),
+                    message: format!("{}: {}", error.kind, other.message),
+                    related: Vec::new(),
+                })
+            }));
+            diagnostics
         }
         _ if level == DiagnosticsLevel::All => {
             let mut shown = execution.stdout.trim_end().to_owned();

@@ -300,6 +300,7 @@ impl Inner {
         };
         notice_recycling(&job.session, &execution, &mut notes);
         take_pool_note(&mut execution.stderr, &mut notes);
+        notes.append(&mut execution.notes);
         Ok(self
             .finish(job, &resolved.label, started_at, notes, execution)
             .await)
@@ -405,6 +406,7 @@ impl Inner {
                 result: &execution.result,
                 image_path: image_path.as_deref(),
                 notes: &notes,
+                compile: execution.compile.as_ref(),
             });
         }
         if finished.changed {

@@ -5,6 +5,7 @@ mod client;
 pub mod error;
 mod files;
 mod network;
+pub mod piston;
 mod polling;
 pub mod request_body;
 pub mod response;

@@ -3,7 +3,8 @@
 //! - legacy `code/execute`: `{"$id","properties":{"$id","status":"Success","stdout","stderr","result"|"executionResult","executionTimeInMilliseconds"}}`
 //! - `executions`: `{"id","status":"Succeeded","result":{"stdout","stderr","executionResult","executionTimeInMilliseconds"}}`
 //! - shell pools: `status` is the exit code as a string (`"0"`)
-//! - custom adapters: flat `{"stdout","stderr","result",…}` or Piston-style `{"run":{"stdout","stderr","code"}}`
+//! - custom adapters: flat `{"stdout","stderr","result",…}`, or Piston's answer passed through
+//!   (`{"compile"?,"run"}`, read in [`super::piston`])
 
 use serde_json::{Map, Value};
 
@@ -39,6 +40,10 @@ pub struct Execution {
     /// Images arrive as `{"type":"image","format":"png","base64_data":…}`.
     pub result: Value,
     pub execution_time_ms: Option<u64>,
+    /// The compile stage of a Piston-shaped answer (a compiled language).
+    pub compile: Option<super::piston::Stage>,
+    /// What the pool said about how the run ended (a time or output limit, a signal).
+    pub notes: Vec<String>,
 }
 
 /// Maps a pool's status word to success or failure: `Success`, `Succeeded` and the
@@ -110,24 +115,9 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
         None => top,
     };
 
-    // Piston-style adapters: `{"run":{"stdout","stderr","code"}}`.
-    if let Some(Value::Object(mut run)) = props.remove("run") {
-        let code = run.get("code").and_then(number_or_string);
-        let raw_status = props
-            .get("status")
-            .and_then(number_or_string)
-            .or(code)
-            .unwrap_or_else(|| "0".to_owned());
-        return Ok(Execution {
-            id,
-            session_guid: None,
-            status: map_status(&raw_status),
-            raw_status,
-            stdout: take_text(&mut run, "stdout"),
-            stderr: take_text(&mut run, "stderr"),
-            result: props.remove("result").unwrap_or(Value::Null),
-            execution_time_ms: None,
-        });
+    // Piston's answer passed through: `{"compile"?,"run"}`.
+    if super::piston::is_piston(&props) {
+        return Ok(super::piston::execution(&props, id));
     }
 
     let raw_status = props
@@ -188,6 +178,8 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
             .get("executionTimeInMilliseconds")
             .and_then(as_millis)
             .or(outer_time),
+        compile: None,
+        notes: Vec::new(),
     })
 }
 

@@ -131,6 +131,7 @@ pub fn parse(text: &str, code: &str) -> Failure {
             kind: "Error".to_owned(),
             message: first_meaningful_line(text),
             frames: Vec::new(),
+            others: Vec::new(),
         };
     };
 
@@ -191,6 +192,7 @@ pub fn parse(text: &str, code: &str) -> Failure {
             message
         },
         frames,
+        others: Vec::new(),
     }
 }
 

@@ -72,6 +72,7 @@ pub fn parse(text: &str, code: &str) -> Failure {
         kind,
         message,
         frames,
+        others: Vec::new(),
     }
 }
 

@@ -42,5 +42,6 @@ pub fn parse(text: &str, code: &str) -> Failure {
             code_line: line_in(code, number),
             description: format!("{}: line {number}", &found["file"]),
         }],
+        others: Vec::new(),
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{FakePool, executions_ok, start, uri_in, workspace};
+use super::{FakePool, Reply, executions_ok, start, uri_in, workspace};
 
 #[tokio::test]
 async fn custom_pools_get_the_mapped_name_in_the_path_and_the_body() {
@@ -72,4 +72,55 @@ async fn a_code_interpreter_pool_refuses_other_languages_before_any_request() {
         .await
         .unwrap();
     assert_eq!(pool.executions().len(), 1);
+}
+
+/// A Piston answer with a failed compile: every error of the compiler lands on its line, and the
+/// transcript shows the compile stage.
+#[tokio::test]
+async fn every_error_of_a_compile_lands_on_its_line() {
+    let stage = json!({"stdout": "", "code": 1, "signal": null, "status": null, "message": null,
+        "stderr": "file0.code.cpp: In function 'int main()':\nfile0.code.cpp:4:5: error: 'cout' was not declared in this scope\nfile0.code.cpp:5:13: error: expected ';' before 'return'\n"});
+    let pool = FakePool::start(move |_, _| {
+        Reply::Json(
+            200,
+            json!({"language": "c++", "version": "12.2.0", "compile": stage, "run": stage}),
+        )
+    })
+    .await;
+    let ws = workspace();
+    let lsp = start(
+        &ws,
+        json!({"azureSessions": {"endpoint": pool.endpoint(), "auth": "none", "api": "custom"}}),
+    )
+    .await;
+    let uri = uri_in(&ws.folder, "main.cpp");
+    let text =
+        "#include <iostream>\n\nint main() {\n    cout << 1;\n    int x = 1\n    return 0;\n}\n";
+    lsp.open(&uri, "cpp", text).await;
+    let ran = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap();
+    assert_eq!(ran["status"], "Failed", "{ran}");
+    assert_eq!(ran["error"]["type"], "CompileError", "{ran}");
+    assert_eq!(ran["error"]["line"], 3, "{ran}");
+    let published = lsp
+        .wait_for("textDocument/publishDiagnostics", |p| p["uri"] == uri)
+        .await;
+    let lines: Vec<u64> = published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4], "{published}");
+    let transcript = lsp
+        .request("azure-sessions/output", json!({"uri": ran["outputUri"]}))
+        .await
+        .unwrap();
+    let text = transcript["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("[compile] failed (exit code 1); the run stage was skipped"),
+        "{transcript}"
+    );
 }
