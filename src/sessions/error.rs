@@ -72,6 +72,12 @@ pub enum SessionsError {
     #[error("the pool refused the request (400 {code}): {message}")]
     BadRequest { code: String, message: String },
 
+    #[error(
+        "the pool cannot run {language} (it answered: {message}): map this document's language to \
+         a name the pool runs with azureSessions.languages, or install that runtime in the container"
+    )]
+    UnknownLanguage { language: String, message: String },
+
     #[error("the request is too large for the pool (413): files and code are limited to 128 MB")]
     PayloadTooLarge,
 

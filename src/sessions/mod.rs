@@ -1,6 +1,7 @@
 //! The dynamic-sessions data-plane client. It knows nothing of LSP: the language server and
 //! the CLI both drive it.
 
+mod answer_errors;
 mod client;
 pub mod error;
 mod files;

@@ -124,3 +124,29 @@ async fn every_error_of_a_compile_lands_on_its_line() {
         "{transcript}"
     );
 }
+
+/// A custom container without the runtime (Piston's 400) says which language and names the
+/// setting that maps it.
+#[tokio::test]
+async fn a_language_the_container_cannot_run_names_the_setting() {
+    let pool =
+        FakePool::start(|_, _| Reply::Json(400, json!({"message": "go-* runtime is unknown"})))
+            .await;
+    let ws = workspace();
+    let lsp = start(
+        &ws,
+        json!({"azureSessions": {"endpoint": pool.endpoint(), "auth": "none", "api": "custom"}}),
+    )
+    .await;
+    let uri = uri_in(&ws.folder, "main.go");
+    lsp.open(&uri, "go", "package main\n").await;
+    let refused = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap_err();
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("cannot run go"), "{message}");
+    assert!(message.contains("go-* runtime is unknown"), "{message}");
+    assert!(message.contains("azureSessions.languages"), "{message}");
+    assert_eq!(pool.executions().len(), 1, "a 400 is not retried");
+}
