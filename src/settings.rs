@@ -126,6 +126,8 @@ pub struct Settings {
     pub custom_container: Option<bool>,
     /// `languages`: the user's editor language id → pool language names, over the defaults.
     pub languages: Overrides,
+    /// `stdinFile`: a file of the workspace folder given as stdin to runs on pools that take it.
+    pub stdin_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -147,6 +149,7 @@ impl Default for Settings {
             endpoint_origin: EndpointOrigin::User,
             custom_container: None,
             languages: Overrides::new(),
+            stdin_file: None,
         }
     }
 }
@@ -179,6 +182,7 @@ struct WireSettings {
     endpoint_origin: Option<Field<String>>,
     pool_type: Option<Field<String>>,
     languages: Option<Value>,
+    stdin_file: Option<Field<String>>,
 }
 
 /// One bad value: the key (as the user writes it) and what is wrong.
@@ -236,6 +240,7 @@ impl WireSettings {
         let cell_marker = take("cellMarker", self.cell_marker, "a string");
         let proxy = take("proxy", self.proxy, "a string");
         let endpoint_origin = take("endpointOrigin", self.endpoint_origin, "a string");
+        let stdin_file = take("stdinFile", self.stdin_file, "a string");
 
         let mut settings = defaults;
         if let Some(endpoint) = endpoint {
@@ -380,6 +385,25 @@ impl WireSettings {
                 key: "prewarm",
                 message: format!("expected true or false, got {value}; using true"),
             }),
+        }
+        if let Some(path) = stdin_file.map(|p| p.trim().to_owned()) {
+            let relative = std::path::Path::new(&path);
+            if path.is_empty() {
+                settings.stdin_file = None;
+            } else if relative.is_absolute()
+                || relative
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                errors.push(SettingError {
+                    key: "stdinFile",
+                    message: format!(
+                        "{path:?} must be a path inside the workspace folder (relative, without ..); using none"
+                    ),
+                });
+            } else {
+                settings.stdin_file = Some(PathBuf::from(path));
+            }
         }
         if let Some(value) = &self.languages {
             let (overrides, problems) = crate::languages::parse_overrides(value);

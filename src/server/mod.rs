@@ -14,6 +14,7 @@ mod recycle;
 mod runner;
 mod runtime;
 mod sessions;
+mod stdin;
 mod transport;
 
 use std::collections::HashMap;

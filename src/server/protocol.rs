@@ -39,6 +39,8 @@ pub struct RunArgs {
 pub struct RunCellArgs {
     pub uri: Uri,
     pub position: Position,
+    #[serde(default)]
+    pub stdin: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

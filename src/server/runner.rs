@@ -102,8 +102,13 @@ impl Inner {
         args: RunCellArgs,
         token: Option<ProgressToken>,
     ) -> jsonrpc::Result<RunOutcome> {
-        self.run_target(args.uri, Target::Cell(args.position.line), None, token)
-            .await
+        self.run_target(
+            args.uri,
+            Target::Cell(args.position.line),
+            args.stdin,
+            token,
+        )
+        .await
     }
 
     async fn run_target(
@@ -118,6 +123,10 @@ impl Inner {
         let language_id = languages::language_id(&language_id, uri.as_str()).to_owned();
         let language = languages::pool_language(&language_id, &settings.languages);
         languages::check_runnable(settings.api, &language_id, &language)
+            .map_err(|e| self.fail(e))?;
+        let stdin = self
+            .stdin_for(stdin, &settings, uri.as_str(), &language)
+            .await
             .map_err(|e| self.fail(e))?;
         let snippet = code::extract(&text, target, &settings.cell_marker)
             .ok_or_else(|| invalid_params("nothing to run at that position"))?;

@@ -28,6 +28,7 @@ pub fn schema() -> Value {
         "proxy": {"type": "string", "default": "", "description": "The HTTPS proxy for pool calls; empty follows HTTPS_PROXY/HTTP_PROXY/NO_PROXY. Loopback is never proxied."},
         "extraCaCertificates": {"type": "array", "default": [], "description": "PEM files of certificate authorities trusted for the pool connection besides the system's."},
         "prewarm": {"type": "boolean", "default": true, "description": "Fetch the token and touch the session when a workspace opens, so the first run is as fast as the next."},
+        "stdinFile": {"type": "string", "default": "", "description": "A file of the workspace folder (a relative path) given as standard input to every run on a pool that takes stdin (Shell and custom-container pools), unless the run brings its own. Empty: none."},
         "languages": {"type": "object", "default": {}, "additionalProperties": {"type": "string"}, "description": "Editor language id → the language name sent to the pool ({language} in customPath, properties.language), over the built-in defaults: Piston's names (cpp → c++, shellscript → bash, csharp → csharp.net, typescriptreact → typescript, …). Code-interpreter pools run python and javascript only."},
     })
 }

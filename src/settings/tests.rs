@@ -101,7 +101,7 @@ fn schema_defaults_match_the_resolved_defaults() {
         schema["cellMarker"]["default"],
         json!(defaults.cell_marker.as_str())
     );
-    assert_eq!(schema.as_object().unwrap().len(), 15);
+    assert_eq!(schema.as_object().unwrap().len(), 16);
     assert_eq!(schema["languages"]["default"], json!({}));
     assert!(schema.get("endpointOrigin").is_none(), "not a user setting");
     assert_eq!(schema["poolType"]["default"], "auto");
@@ -155,5 +155,17 @@ fn endpoint_origin_defaults_to_user_and_a_bad_value_is_reported() {
         assert_eq!(settings.endpoint_origin, EndpointOrigin::User);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].key, "endpointOrigin");
+    }
+}
+
+#[test]
+fn stdin_file_stays_inside_the_workspace() {
+    let (settings, errors) = Settings::from_json(&json!({"stdinFile": "data/input.txt"}));
+    assert!(errors.is_empty());
+    assert_eq!(settings.stdin_file, Some(PathBuf::from("data/input.txt")));
+    for outside in ["/etc/passwd", "../secrets.txt", "data/../../x"] {
+        let (settings, errors) = Settings::from_json(&json!({ "stdinFile": outside }));
+        assert_eq!(settings.stdin_file, None, "{outside}");
+        assert_eq!(errors[0].key, "stdinFile", "{outside}");
     }
 }

@@ -150,3 +150,81 @@ async fn a_language_the_container_cannot_run_names_the_setting() {
     assert!(message.contains("azureSessions.languages"), "{message}");
     assert_eq!(pool.executions().len(), 1, "a 400 is not retried");
 }
+
+/// `stdinFile` feeds runs on pools that take stdin, from inside the workspace folder only; a
+/// run's own stdin wins, and a Python pool never gets it.
+#[tokio::test]
+async fn stdin_file_feeds_custom_pools_from_the_workspace() {
+    let pool = FakePool::start(|_, _| executions_ok("ok\n", json!(""))).await;
+    let ws = workspace();
+    std::fs::write(ws.folder.join("input.txt"), "3 4\n").unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "not yours\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        ws.folder.join("link.txt"),
+    )
+    .unwrap();
+    let settings = |api: &str, file: &str| json!({"azureSessions": {"endpoint": pool.endpoint(), "auth": "none", "api": api, "stdinFile": file}});
+    let lsp = start(&ws, settings("custom", "input.txt")).await;
+    let uri = uri_in(&ws.folder, "main.cpp");
+    lsp.open(&uri, "cpp", "int main() {}\n").await;
+    lsp.command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap();
+    assert_eq!(
+        pool.executions().pop().unwrap().json()["properties"]["stdin"],
+        "3 4\n"
+    );
+    lsp.command(
+        "azure-sessions.run",
+        json!({"uri": uri, "stdin": "typed\n"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        pool.executions().pop().unwrap().json()["properties"]["stdin"],
+        "typed\n"
+    );
+
+    // A link out of the folder is refused before any request.
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": settings("custom", "link.txt")}),
+    )
+    .await;
+    let before = pool.executions().len();
+    let refused = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap_err();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside the workspace folder"),
+        "{refused}"
+    );
+    assert_eq!(pool.executions().len(), before);
+
+    // A Python pool does not take stdin: the file is not sent, and the run goes on.
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": settings("executions", "input.txt")}),
+    )
+    .await;
+    let py = uri_in(&ws.folder, "main.py");
+    lsp.open(&py, "python", "print(1)\n").await;
+    lsp.command("azure-sessions.run", json!({"uri": py}))
+        .await
+        .unwrap();
+    assert!(
+        pool.executions()
+            .pop()
+            .unwrap()
+            .json()
+            .get("stdin")
+            .is_none()
+    );
+}
