@@ -29,6 +29,8 @@ pub struct Entry<'a> {
     pub notes: &'a [String],
     /// The compile stage of a compiled language (custom containers with Piston).
     pub compile: Option<&'a Stage>,
+    /// The run's displays, described (`image/png saved to …`).
+    pub displays: &'a [String],
 }
 
 #[derive(Debug, Default)]
@@ -116,7 +118,14 @@ impl Transcript {
                 let _ = writeln!(t, "[result] {other}");
             }
         }
-        if entry.stdout.is_empty() && entry.stderr.is_empty() && entry.result.is_null() {
+        for display in entry.displays {
+            let _ = writeln!(t, "[display] {display}");
+        }
+        if entry.stdout.is_empty()
+            && entry.stderr.is_empty()
+            && entry.result.is_null()
+            && entry.displays.is_empty()
+        {
             let _ = writeln!(t, "(no output)");
         }
         if self.text.len() > MAX_TRANSCRIPT_BYTES {
@@ -195,6 +204,7 @@ mod tests {
             image_path: None,
             notes: &[],
             compile: None,
+            displays: &[],
         }
     }
 

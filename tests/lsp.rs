@@ -1039,3 +1039,6 @@ mod shell;
 
 #[path = "lsp/languages.rs"]
 mod languages;
+
+#[path = "lsp/displays.rs"]
+mod displays;

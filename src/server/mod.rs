@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod displays;
 mod documents;
 mod edits;
 mod features;

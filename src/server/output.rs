@@ -1,9 +1,8 @@
 //! What a run's output becomes in the editor: head and tail of huge streams (the rest saved to
 //! a file), saved images, the diagnostics, the hover text.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use base64::Engine as _;
 use serde_json::Value;
 use tower_lsp_server::ls_types::*;
 
@@ -70,34 +69,6 @@ fn ceil_boundary(text: &str, mut at: usize) -> usize {
         at += 1;
     }
     at
-}
-
-/// Saves an image result as a private file; `None` when it is not an image or cannot be saved.
-pub(super) fn save_image(result: &Value, dir: &Path) -> Option<PathBuf> {
-    let object = result.as_object()?;
-    if object.get("type").and_then(Value::as_str) != Some("image") {
-        return None;
-    }
-    let data = object.get("base64_data").and_then(Value::as_str)?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data.trim())
-        .ok()?;
-    let format = object
-        .get("format")
-        .and_then(Value::as_str)
-        .unwrap_or("png");
-    let format: String = format
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(8)
-        .collect();
-    match crate::private::write_new(dir, "image", &format, &bytes) {
-        Ok(path) => Some(path),
-        Err(error) => {
-            tracing::warn!(%error, "could not save an image result");
-            None
-        }
-    }
 }
 
 fn shorten(text: &str, max: usize) -> String {

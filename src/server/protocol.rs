@@ -123,6 +123,21 @@ pub struct RunOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
     pub output_uri: String,
+    pub displays: Vec<DisplayOut>,
+}
+
+/// A rich result of a run: binary data as a file URI, text inline.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DisplayOut {
+    pub mime_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Where it was saved (for the transcript), not sent.
+    #[serde(skip)]
+    pub path: Option<std::path::PathBuf>,
 }
 
 impl RunOutcome {
@@ -144,6 +159,10 @@ impl RunOutcome {
             );
         }
         map.insert("outputUri".to_owned(), Value::String(self.output_uri));
+        map.insert(
+            "displays".to_owned(),
+            serde_json::to_value(self.displays).unwrap_or(Value::Array(Vec::new())),
+        );
         Value::Object(map)
     }
 }
@@ -263,6 +282,12 @@ mod tests {
                 line: Some(41),
             }),
             output_uri: "azure-sessions://output/x.log".into(),
+            displays: vec![DisplayOut {
+                mime_type: "text/html".into(),
+                uri: None,
+                text: Some("<b>x</b>".into()),
+                path: Some("/not/sent".into()),
+            }],
         };
         let value = serde_json::to_value(&outcome).unwrap();
         assert_eq!(
@@ -273,5 +298,9 @@ mod tests {
         assert_eq!(value["error"]["type"], "ZeroDivisionError");
         assert_eq!(value["executionTimeMs"], 3);
         assert_eq!(value["outputUri"], "azure-sessions://output/x.log");
+        assert_eq!(
+            value["displays"],
+            json!([{"mimeType": "text/html", "text": "<b>x</b>"}])
+        );
     }
 }

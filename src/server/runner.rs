@@ -11,8 +11,9 @@ use tower_lsp_server::ls_types::*;
 
 use super::commands::MAX_UPLOAD_BYTES;
 use super::config::local_path;
+use super::displays::{describe, first_image, save_displays};
 use super::marks::moved;
-use super::output::{diagnostics_for, hover_text, save_image, spill, to_lsp_diagnostic};
+use super::output::{diagnostics_for, hover_text, spill, to_lsp_diagnostic};
 use super::progress::{CancelEntry, RunProgress};
 use super::protocol::*;
 use super::recycle::{notice_recycling, take_pool_note};
@@ -350,17 +351,24 @@ impl Inner {
         // Saved files go to the per-user private directory, under random names (never the
         // session identifier), written off the LSP thread.
         let files_dir = crate::private::output_dir();
-        let (image_path, stdout, stderr) = {
-            let result = execution.result.clone();
+        let (displays, stdout, stderr) = {
+            let displays = std::mem::take(&mut execution.displays);
             let dir = files_dir.clone();
-            let image = tokio::task::spawn_blocking(move || save_image(&result, &dir))
+            let displays = tokio::task::spawn_blocking(move || save_displays(displays, &dir))
                 .await
-                .ok()
-                .flatten();
+                .unwrap_or_default();
             let stdout = spill(std::mem::take(&mut execution.stdout), &files_dir, "stdout").await;
             let stderr = spill(std::mem::take(&mut execution.stderr), &files_dir, "stderr").await;
-            (image, stdout, stderr)
+            (displays, stdout, stderr)
         };
+        // A legacy image result names the file its picture was saved to.
+        let image_path = (execution.result.get("type").and_then(Value::as_str) == Some("image"))
+            .then(|| first_image(&displays))
+            .flatten();
+        if let Value::Object(map) = &mut execution.result {
+            // The picture is in `displays`; its base64 need not travel to the editor again.
+            map.remove("base64_data");
+        }
         execution.stdout = stdout;
         execution.stderr = stderr;
         if let Some(path) = &image_path
@@ -416,6 +424,12 @@ impl Inner {
                 image_path: image_path.as_deref(),
                 notes: &notes,
                 compile: execution.compile.as_ref(),
+                // A legacy image is named by its `[result]` line already.
+                displays: &displays
+                    .iter()
+                    .filter(|d| d.path.is_none() || d.path != image_path)
+                    .map(describe)
+                    .collect::<Vec<_>>(),
             });
         }
         if finished.changed {
@@ -436,6 +450,7 @@ impl Inner {
             execution_time_ms: execution.execution_time_ms,
             error,
             output_uri: session.output_uri.clone(),
+            displays,
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod answer_errors;
 mod client;
+pub mod displays;
 pub mod error;
 mod files;
 mod network;

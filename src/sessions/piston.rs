@@ -160,6 +160,7 @@ pub fn execution(map: &Map<String, Value>, id: Option<String>) -> Execution {
         execution_time_ms,
         compile,
         notes,
+        displays: Vec::new(),
     }
 }
 

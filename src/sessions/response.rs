@@ -44,6 +44,8 @@ pub struct Execution {
     pub compile: Option<super::piston::Stage>,
     /// What the pool said about how the run ended (a time or output limit, a signal).
     pub notes: Vec<String>,
+    /// Rich results (images, HTML, Markdown, JSON) read out of the result.
+    pub displays: Vec<super::displays::Display>,
 }
 
 /// Maps a pool's status word to success or failure: `Success`, `Succeeded` and the
@@ -166,12 +168,15 @@ pub fn execution_from_value(value: Value) -> Result<Execution, String> {
         stderr = "The pool cancelled the execution (status Canceled).".to_owned();
     }
 
+    let mut result = normalise_result(result);
+    let displays = super::displays::take_displays(&mut result);
     Ok(Execution {
         id,
         session_guid: None,
         status: map_status(&raw_status),
         raw_status,
-        result: without_echo(normalise_result(result), &out, &stderr),
+        result: without_echo(result, &out, &stderr),
+        displays,
         stdout: take_text(&mut out, "stdout"),
         stderr,
         execution_time_ms: out

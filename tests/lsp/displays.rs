@@ -1,0 +1,82 @@
+//! Rich results (issue 15 item 1): every result shape the pools give becomes `displays` in the
+//! run's outcome, binary data in private files, text inline, and the transcript lists them.
+
+use serde_json::json;
+
+use super::{FakePool, executions_ok, start, uri_in, workspace};
+
+/// A 1×1 PNG.
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+#[tokio::test]
+async fn bundles_and_outputs_become_displays() {
+    let pool = FakePool::start(|_, n| match n {
+        0 => executions_ok(
+            "",
+            json!({"text/plain": "<Figure>", "image/png": PNG, "text/html": "<table><tr><td>1</td></tr></table>"}),
+        ),
+        _ => executions_ok(
+            "",
+            json!([
+                {"output_type": "display_data", "data": {"image/svg+xml": "<svg/>", "text/plain": "<Figure>"}},
+                {"output_type": "execute_result", "data": {"text/plain": "42", "text/markdown": "**42**"}},
+            ]),
+        ),
+    })
+    .await;
+    let ws = workspace();
+    let lsp = start(&ws, json!({"endpoint": pool.endpoint(), "auth": "none"})).await;
+    let uri = uri_in(&ws.folder, "plot.py");
+    lsp.open(&uri, "python", "fig\n").await;
+    let first = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap();
+    assert_eq!(first["result"], "<Figure>", "{first}");
+    let displays = first["displays"].as_array().unwrap();
+    assert_eq!(displays.len(), 2, "{first}");
+    assert_eq!(displays[0]["mimeType"], "image/png");
+    let file = reqwest::Url::parse(displays[0]["uri"].as_str().unwrap())
+        .unwrap()
+        .to_file_path()
+        .unwrap();
+    assert!(std::fs::read(&file).unwrap().starts_with(b"\x89PNG"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "private file: {mode:o}");
+    }
+    assert_eq!(displays[1]["mimeType"], "text/html");
+    assert!(displays[1]["text"].as_str().unwrap().starts_with("<table>"));
+
+    let second = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap();
+    assert_eq!(second["result"], "42");
+    let types: Vec<&str> = second["displays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["mimeType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["image/svg+xml", "text/markdown"]);
+
+    let text = lsp
+        .request("azure-sessions/output", json!({"uri": second["outputUri"]}))
+        .await
+        .unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains(&format!("[display] image/png saved to {}", file.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("[display] text/html, 34 characters"),
+        "{text}"
+    );
+    assert!(text.contains("[display] text/markdown:\n**42**"), "{text}");
+}
