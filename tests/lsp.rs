@@ -1036,3 +1036,6 @@ mod earlier_runs;
 
 #[path = "lsp/shell.rs"]
 mod shell;
+
+#[path = "lsp/doctor.rs"]
+mod doctor;

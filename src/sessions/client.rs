@@ -108,6 +108,9 @@ impl SessionsClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_keepalive(Duration::from_secs(30))
+            // The server's certificate rides along each answer, for `doctor` to show its issuer
+            // and expiry (a copy of a few KiB per answer; nothing else reads it).
+            .tls_info(true)
             // The data plane never redirects; following one could send the code (and, within
             // one origin, the token) somewhere the user did not choose.
             .redirect(reqwest::redirect::Policy::none());
@@ -546,7 +549,7 @@ fn status_reason(status: StatusCode) -> String {
     }
 }
 
-fn is_connection_refused(error: &reqwest::Error) -> bool {
+pub(super) fn is_connection_refused(error: &reqwest::Error) -> bool {
     if !error.is_connect() {
         return false;
     }
@@ -562,7 +565,7 @@ fn is_connection_refused(error: &reqwest::Error) -> bool {
     false
 }
 
-fn transport_error(error: &reqwest::Error, timeout: Duration) -> SessionsError {
+pub(super) fn transport_error(error: &reqwest::Error, timeout: Duration) -> SessionsError {
     if error.is_connect() {
         // Nothing was sent: a DNS failure, an unreachable network, a TLS or proxy failure.
         let host = host_of(error);
@@ -577,7 +580,7 @@ fn transport_error(error: &reqwest::Error, timeout: Duration) -> SessionsError {
     }
 }
 
-fn host_of(error: &reqwest::Error) -> String {
+pub(super) fn host_of(error: &reqwest::Error) -> String {
     error
         .url()
         .and_then(|u| {

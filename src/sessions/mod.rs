@@ -6,6 +6,7 @@ pub mod error;
 mod files;
 mod network;
 mod polling;
+mod probe;
 pub mod request_body;
 pub mod response;
 mod retry;
@@ -17,6 +18,8 @@ use std::time::Duration;
 
 pub use client::{HttpOptions, RetryNotice, SessionsClient};
 pub use error::SessionsError;
+pub use network::{ProxyRoute, proxy_route};
+pub use probe::Probe;
 use reqwest::Url;
 pub use response::{Execution, ExecutionStatus, RemoteFile, SessionDescription};
 
