@@ -370,6 +370,26 @@ impl azure_identity::Executor for KillOnDrop {
     }
 }
 
+/// Runs a command-line tool (`az`) the way the credentials do: in a process group of its own,
+/// with no stdin, ended with its children when it takes longer than the credential timeout
+/// (AZURE_SESSIONS_CREDENTIAL_TIMEOUT_SECONDS, 30 s by default). The error says why in a line.
+pub(crate) async fn run_cli(program: &str, args: &[&str]) -> Result<std::process::Output, String> {
+    use azure_identity::Executor;
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let limit = credential_timeout();
+    match tokio::time::timeout(limit, KillOnDrop.run(std::ffi::OsStr::new(program), &args)).await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("`{program}` is not on PATH"))
+        }
+        Ok(Err(error)) => Err(format!("`{program}` could not start: {error}")),
+        Err(_) => Err(format!(
+            "`{program}` did not answer within {} s",
+            limit.as_secs()
+        )),
+    }
+}
+
 /// Kills a process group when dropped (the future that waits on it was abandoned).
 struct GroupKiller(Option<u32>);
 

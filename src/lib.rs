@@ -4,7 +4,9 @@
 //! Entra ID tokens, `pool` is the local pool that speaks the same API.
 
 pub mod auth;
+pub mod cli;
 pub mod code;
+pub mod doctor;
 pub mod identity;
 pub mod languages;
 pub mod logging;

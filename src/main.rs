@@ -1,4 +1,4 @@
-//! The `azure-sessions-lsp` binary: the language server (default), `run`, and `pool`.
+//! The `azure-sessions-lsp` binary: the language server (default), `run`, `doctor` and `pool`.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use azure_sessions_lsp::auth::{AuthMode, Credentials};
-use azure_sessions_lsp::pool::{Language, LocalPool, PoolOptions};
+use azure_sessions_lsp::cli::{self, PoolArgs, Reached};
+use azure_sessions_lsp::doctor::{self, Pool};
+use azure_sessions_lsp::pool::{Language, PoolOptions};
 use azure_sessions_lsp::server::{self, ServerOptions};
-use azure_sessions_lsp::sessions::{
-    Api, ExecuteRequest, ExecutionStatus, HttpOptions, PoolTarget, SessionsClient,
-};
+use azure_sessions_lsp::sessions::{ExecuteRequest, ExecutionStatus};
 use azure_sessions_lsp::settings;
 
 #[derive(Parser)]
@@ -34,6 +33,9 @@ enum Command {
     Serve,
     /// Run a file (or `-` for standard input) in a session and print its output.
     Run(Box<RunArgs>),
+    /// Check a pool step by step (endpoint, DNS, TLS, token, role, a one-line run, cold start)
+    /// and print ok or the fix for each; exit 0 when all pass, 1 when one fails.
+    Doctor(Box<DoctorArgs>),
     /// The local pool: a loopback server that speaks the dynamic-sessions API.
     Pool {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -55,69 +57,32 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// The pool management endpoint, or `local` for the built-in local pool.
-    #[arg(long, env = "AZURE_SESSIONS_ENDPOINT", default_value = "")]
-    endpoint: String,
-    #[arg(long, env = "AZURE_SESSIONS_API", default_value = "executions", value_parser = ["executions", "legacy", "custom"])]
-    api: String,
-    #[arg(long, env = "AZURE_SESSIONS_API_VERSION")]
-    api_version: Option<String>,
-    #[arg(long, env = "AZURE_SESSIONS_CUSTOM_PATH", default_value = settings::DEFAULT_CUSTOM_PATH)]
-    custom_path: String,
-    #[arg(long, env = "AZURE_SESSIONS_AUTH", default_value = "auto", value_parser = ["auto", "azure-cli", "managed-identity", "none"])]
-    auth: String,
-    /// The pool's name for the language: python or javascript (bash on a Shell pool), or any
-    /// name a custom container knows (c++, rust, java, …). By default from the file's extension.
-    #[arg(long, env = "AZURE_SESSIONS_LANGUAGE")]
-    language: Option<String>,
+    #[command(flatten)]
+    pool: PoolArgs,
     /// The session identifier; by default the one of the current directory (as the editor would use).
     #[arg(long, env = "AZURE_SESSIONS_SESSION")]
     session: Option<String>,
     /// Text given to the code as standard input.
     #[arg(long)]
     stdin: Option<String>,
-    /// How long the run may take (1-3600). Azure ends code-interpreter runs at 220 s and
-    /// Container Apps ingress at 240 s; longer runs are for custom containers and the local pool.
-    #[arg(long, env = "AZURE_SESSIONS_TIMEOUT_SECONDS", default_value_t = settings::DEFAULT_TIMEOUT_SECONDS)]
-    timeout_seconds: u64,
-    #[arg(long, env = "AZURE_SESSIONS_COLD_START_TIMEOUT_SECONDS", default_value_t = settings::DEFAULT_COLD_START_TIMEOUT_SECONDS)]
-    cold_start_timeout_seconds: u64,
     /// The file to run, or `-` for standard input.
     file: String,
 }
 
-/// The language a `run` sends: `--language` (a code-interpreter pool's aliases normalised), else
-/// the pool's name for the file's extension. Refused before any request when the pool cannot
-/// run it.
-fn run_language(api: Api, args: &RunArgs) -> Result<String, String> {
-    use azure_sessions_lsp::languages;
-    let (id, language) = match &args.language {
-        Some(given) => {
-            let given = given.trim().to_owned();
-            let normalised = match (api, given.parse::<Language>()) {
-                (Api::Custom, _) | (_, Err(_)) => given.clone(),
-                (_, Ok(known)) => known.as_str().to_owned(),
-            };
-            (given, normalised)
-        }
-        None => {
-            let id = languages::language_id("", &args.file).to_owned();
-            let language = languages::pool_language(&id, &languages::Overrides::new());
-            (id, language)
-        }
-    };
-    languages::check_runnable(api, &id, &language).map_err(|e| {
-        e.replace("azureSessions.api \"custom\"", "--api custom")
-            .replace("azureSessions.languages", "--language")
-    })?;
-    Ok(language)
+#[derive(clap::Args)]
+struct DoctorArgs {
+    #[command(flatten)]
+    pool: PoolArgs,
+    /// Print the report as JSON (for editors) instead of one line per check.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `run` keeps stderr for the program's own stderr unless RUST_LOG asks for more.
     azure_sessions_lsp::logging::init(match cli.command {
-        Some(Command::Run(_)) => "azure_sessions_lsp=warn",
+        Some(Command::Run(_) | Command::Doctor(_)) => "azure_sessions_lsp=warn",
         _ => "azure_sessions_lsp=info",
     });
     // The language server does little CPU work per message: one thread avoids handing every
@@ -143,6 +108,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Run(args) => runtime.block_on(run(*args)),
+        Command::Doctor(args) => runtime.block_on(doctor(*args)),
         Command::Pool {
             port,
             language,
@@ -195,55 +161,15 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         std::fs::read_to_string(&args.file)
             .map_err(|e| format!("could not read {}: {e}", args.file))?
     };
-    let api = Api::parse(&args.api).ok_or("unknown api")?;
-    let language = run_language(api, &args)?;
-    let auth = AuthMode::parse(&args.auth).ok_or("unknown auth")?;
-    let endpoint_setting = settings::Endpoint::parse(&args.endpoint)?;
-    let mut local = None;
-    let (endpoint, credentials) = match &endpoint_setting {
-        settings::Endpoint::NotConfigured => {
-            return Err(
-                "no session pool is configured: pass --endpoint URL (the pool management endpoint) \
-                 or --endpoint local, or set AZURE_SESSIONS_ENDPOINT"
-                    .to_owned(),
-            );
-        }
-        settings::Endpoint::Refused(reason) => return Err(reason.clone()),
-        settings::Endpoint::Local => {
-            // A custom pool's language travels in the path: any local pool serves it.
-            let pool_language = match api {
-                Api::Custom => Language::Python,
-                _ => language.parse().map_err(|e| format!("{e}"))?,
-            };
-            let pool = LocalPool::start(PoolOptions {
-                language: pool_language,
-                max_timeout: Duration::from_secs(3600),
-                ..PoolOptions::default()
-            })
-            .await
-            .map_err(|e| format!("could not start the local pool: {e:#}"))?;
-            let endpoint = pool.endpoint();
-            let key = Credentials::PoolKey(pool.key().into());
-            local = Some(pool);
-            (endpoint, key)
-        }
-        settings::Endpoint::Remote(url) => (url.clone(), Credentials::None),
-    };
-    let target = PoolTarget::new(
-        &endpoint,
-        api,
-        args.api_version.as_deref(),
-        &args.custom_path,
-    )
-    .map_err(|e| e.to_string())?;
-    // Tokens go only over https; a plain-http loopback pool gets its key (or nothing).
-    let credentials = match (&endpoint_setting, target.endpoint().scheme()) {
-        (settings::Endpoint::Local, _) => credentials,
-        (_, "https") => Credentials::for_mode(auth),
-        _ => azure_sessions_lsp::pool::key::find_key(target.endpoint())
-            .map(|key| Credentials::PoolKey(key.into()))
-            .unwrap_or(Credentials::None),
-    };
+    let settings = args.pool.settings();
+    let language = args.pool.language_for(&args.file)?;
+    let Reached { pool, local } = cli::reach(&settings, &language).await?;
+    let Pool {
+        target,
+        credentials,
+        http: client,
+        ..
+    } = pool;
     let identifier = match args.session {
         Some(id) => id,
         None => {
@@ -254,28 +180,29 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             )
             .map_err(|e| format!("could not open the state directory: {e}"))?;
             store.identifier(&azure_sessions_lsp::identity::session_key(
-                &endpoint_setting.identity(),
-                api.name(),
+                &settings.endpoint.identity(),
+                settings.api.name(),
                 &format!("folder:{}", dir.display()),
             ))
         }
     };
-    let mut timeout = Duration::from_secs(args.timeout_seconds.clamp(1, 3600));
-    if timeout > settings::AZURE_RUN_LIMIT && settings::is_code_interpreter_host(&endpoint) {
+    let mut timeout = settings.timeout;
+    if timeout > settings::AZURE_RUN_LIMIT
+        && settings::is_code_interpreter_host(target.endpoint().as_str())
+    {
         eprintln!(
             "azure-sessions-lsp: --timeout-seconds {} is beyond what Azure allows: code-interpreter pools end a run at 220 s; using 220",
             timeout.as_secs()
         );
         timeout = settings::AZURE_RUN_LIMIT;
     }
-    let client = SessionsClient::new(&HttpOptions::default()).map_err(|e| e.to_string())?;
     let request = ExecuteRequest {
         identifier: &identifier,
         code: &code,
         language: &language,
         stdin: args.stdin.as_deref(),
         timeout,
-        cold_start_budget: Duration::from_secs(args.cold_start_timeout_seconds.min(600)),
+        cold_start_budget: settings.cold_start_timeout,
     };
     let on_retry = |notice: azure_sessions_lsp::sessions::RetryNotice| {
         // A long-running execution is polled quietly; only container waits are worth a line.
@@ -317,4 +244,42 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         ExecutionStatus::Succeeded => ExitCode::SUCCESS,
         ExecutionStatus::Failed => ExitCode::from(1),
     })
+}
+
+/// `doctor`: exit 0 when no check failed (warnings allowed), 1 when one did.
+async fn doctor(args: DoctorArgs) -> ExitCode {
+    let settings = args.pool.settings();
+    let language = match args.pool.language_for("") {
+        Ok(language) => language,
+        Err(reason) => {
+            eprintln!("azure-sessions-lsp: {reason}");
+            return ExitCode::from(2);
+        }
+    };
+    let reached = cli::reach(&settings, &language).await;
+    let (pool, local) = match reached {
+        Ok(Reached { pool, local }) => (Ok(pool), local),
+        Err(reason) => (Err(reason), None),
+    };
+    let input = doctor::Input {
+        settings,
+        language,
+        pool,
+    };
+    let report = doctor::diagnose(&input).await;
+    if let Some(pool) = local {
+        pool.shutdown().await;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = if args.json {
+        writeln!(stdout, "{}", report.to_json_text())
+    } else {
+        write!(stdout, "{}", report.to_text())
+    };
+    let _ = stdout.flush();
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

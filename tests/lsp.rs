@@ -1042,3 +1042,6 @@ mod languages;
 
 #[path = "lsp/displays.rs"]
 mod displays;
+
+#[path = "lsp/doctor.rs"]
+mod doctor;

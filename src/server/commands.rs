@@ -173,6 +173,53 @@ impl Inner {
         Ok(json!({ "targetUri": args.target_uri.as_str(), "size": content.len() }))
     }
 
+    /// `azure-sessions.doctor`: the doctor's report for the settings of a document or folder
+    /// (else the first folder's), with a one-line run in the document's language.
+    pub(super) async fn doctor(self: &Arc<Self>, args: SessionArgs) -> jsonrpc::Result<Value> {
+        let uri = args.uri.map(|u| u.as_str().to_owned());
+        let settings = {
+            let config = lock(&self.config);
+            match (&uri, config.folders.first()) {
+                (Some(uri), _) => config.settings_for(uri),
+                (None, Some((folder, _))) => config.settings_for(folder),
+                (None, None) => config.global().clone(),
+            }
+        };
+        // The document's language as its runs send it; a code-interpreter pool cannot run a
+        // language it refuses, so the doctor then tries Python there.
+        let language_id = uri
+            .as_deref()
+            .map(|uri| {
+                let sent = lock(&self.documents)
+                    .get(uri)
+                    .map(|doc| doc.language_id.clone())
+                    .unwrap_or_default();
+                crate::languages::language_id(&sent, uri).to_owned()
+            })
+            .unwrap_or_else(|| "python".to_owned());
+        let mapped = crate::languages::pool_language(&language_id, &settings.languages);
+        let language = match crate::languages::check_runnable(settings.api, &language_id, &mapped) {
+            Ok(()) => mapped,
+            Err(_) => "python".to_owned(),
+        };
+        let local = settings.endpoint == Endpoint::Local;
+        let pool = self
+            .resolve(&settings, &language)
+            .await
+            .map(|resolved| crate::doctor::Pool {
+                target: resolved.target,
+                credentials: resolved.credentials,
+                http: resolved.http,
+                local,
+            });
+        let input = crate::doctor::Input {
+            settings,
+            language,
+            pool,
+        };
+        Ok(crate::doctor::diagnose(&input).await.to_json())
+    }
+
     /// The session a file command names (through a document or folder URI, else the default
     /// one) and its pool: with `endpoint = "local"`, the local pool of the language the session
     /// last ran, where its files are.

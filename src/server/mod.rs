@@ -338,6 +338,11 @@ impl LanguageServer for Backend {
                     )?)
                     .await?
             }
+            DOCTOR => {
+                inner
+                    .doctor(parse_args(DOCTOR, args, r#"{"uri"?}"#)?)
+                    .await?
+            }
             other => {
                 return Err(invalid_params(format!(
                     "unknown command {other:?}; known: {}",

@@ -13,8 +13,10 @@ pub const SESSION_INFO: &str = "azure-sessions.sessionInfo";
 pub const UPLOAD_FILE: &str = "azure-sessions.uploadFile";
 pub const LIST_FILES: &str = "azure-sessions.listFiles";
 pub const DOWNLOAD_FILE: &str = "azure-sessions.downloadFile";
+/// *Extension*: checks the pool of a document's (or the first folder's) settings; the report.
+pub const DOCTOR: &str = "azure-sessions.doctor";
 
-pub const COMMANDS: [&str; 7] = [
+pub const COMMANDS: [&str; 8] = [
     RUN,
     RUN_CELL,
     RESET_SESSION,
@@ -22,6 +24,7 @@ pub const COMMANDS: [&str; 7] = [
     UPLOAD_FILE,
     LIST_FILES,
     DOWNLOAD_FILE,
+    DOCTOR,
 ];
 
 /// The scheme of output documents (`azure-sessions://output/…`).

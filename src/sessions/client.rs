@@ -112,6 +112,9 @@ impl SessionsClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_keepalive(Duration::from_secs(30))
+            // The server's certificate rides along each answer, for `doctor` to show its issuer
+            // and expiry (a copy of a few KiB per answer; nothing else reads it).
+            .tls_info(true)
             // The data plane never redirects; following one could send the code (and, within
             // one origin, the token) somewhere the user did not choose.
             .redirect(reqwest::redirect::Policy::none());

@@ -9,6 +9,7 @@ mod files;
 mod network;
 pub mod piston;
 mod polling;
+mod probe;
 pub mod request_body;
 pub mod response;
 mod retry;
@@ -20,6 +21,8 @@ use std::time::Duration;
 
 pub use client::{HttpOptions, RetryNotice, SessionsClient};
 pub use error::SessionsError;
+pub use network::{ProxyRoute, proxy_route};
+pub use probe::Probe;
 use reqwest::Url;
 pub use response::{Execution, ExecutionStatus, RemoteFile, SessionDescription};
 

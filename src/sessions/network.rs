@@ -19,6 +19,67 @@ fn env(names: &[&str]) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The proxy URL and where it comes from: the setting, else the environment.
+fn configured_proxy(options: &HttpOptions) -> Option<(String, &'static str)> {
+    let explicit = options
+        .proxy
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    if let Some(url) = explicit {
+        return Some((url.to_owned(), "azureSessions.proxy"));
+    }
+    env(&[
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ])
+    .map(|url| (url, "HTTPS_PROXY"))
+}
+
+/// How calls to a host go out, as `doctor` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyRoute {
+    /// No proxy is configured.
+    Direct,
+    /// A proxy is configured, but not for this host (loopback, or listed in NO_PROXY).
+    Excepted,
+    /// Through this proxy (its URL without any credentials), set by `source`.
+    Proxy { url: String, source: &'static str },
+}
+
+/// The route of calls to `host` under these options: the same rules as [`configure`] (loopback
+/// never proxied; NO_PROXY entries match the host or its subdomains, `*` matches all).
+pub fn proxy_route(options: &HttpOptions, host: &str) -> ProxyRoute {
+    let Some((url, source)) = configured_proxy(options) else {
+        return ProxyRoute::Direct;
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let excepted = super::is_loopback_host(&host)
+        || env(&["NO_PROXY", "no_proxy"]).is_some_and(|list| {
+            list.split(',').map(str::trim).any(|entry| {
+                let entry = entry.trim_start_matches("*.").trim_start_matches('.');
+                let entry = entry.to_ascii_lowercase();
+                entry == "*"
+                    || (!entry.is_empty()
+                        && (host == entry || host.ends_with(&format!(".{entry}"))))
+            })
+        });
+    if excepted {
+        return ProxyRoute::Excepted;
+    }
+    ProxyRoute::Proxy {
+        url: super::without_credentials(&url),
+        source,
+    }
+}
+
 /// Applies proxy and trust settings to a client builder.
 pub fn configure(
     mut builder: reqwest::ClientBuilder,
@@ -26,27 +87,7 @@ pub fn configure(
 ) -> Result<reqwest::ClientBuilder, SessionsError> {
     // reqwest's own detection is replaced by ours, so that loopback is never proxied.
     builder = builder.no_proxy();
-    let explicit = options
-        .proxy
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty());
-    let from_env = || {
-        env(&[
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-        ])
-    };
-    if let Some(url) = explicit.map(str::to_owned).or_else(from_env) {
-        let source = if explicit.is_some() {
-            "azureSessions.proxy"
-        } else {
-            "HTTPS_PROXY"
-        };
+    if let Some((url, source)) = configured_proxy(options) {
         let exceptions = match env(&["NO_PROXY", "no_proxy"]) {
             Some(list) => format!("{list},{LOOPBACK}"),
             None => LOOPBACK.to_owned(),

@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
+pub mod fake_az;
 pub mod fake_pool;
 pub mod lsp;
 pub mod misbehaving;

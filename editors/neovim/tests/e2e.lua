@@ -383,6 +383,38 @@ if phase == 'main' then
   check(':checkhealth azure_sessions runs without Lua errors', function()
     healthcheck({ 'azure-sessions: server', 'endpoint = "local"', 'azure-sessions-lsp' })
   end)
+
+  check(':checkhealth azure_sessions runs the pool doctor through the running server', function()
+    healthcheck({
+      'azure-sessions: pool (doctor)',
+      'checked local through the running language server',
+      'OK Endpoint: local: the built-in local pool (python)',
+      'OK Run: `print(1)` in the doctor\'s session doctor-',
+      'OK Cleanup: ended the doctor\'s session doctor-',
+    })
+  end)
+
+  check('the doctor without a client: `azure-sessions-lsp doctor --json` with the settings as flags', function()
+    local doctor = require('azure_sessions.doctor')
+    local bin = assert(os.getenv('AZS_BIN'), 'AZS_BIN not set')
+    local args = doctor.cli_args(bin, { endpoint = 'local', coldStartTimeoutSeconds = 5, auth = 'none', unknown = 'x' })
+    expect(args[2] == 'doctor' and args[3] == '--json', 'args %s', vim.inspect(args))
+    expect(table.concat(args, ' '):find('--cold-start-timeout-seconds 5', 1, true), 'args %s', vim.inspect(args))
+    local report, err = doctor.from_cli(bin, { endpoint = 'local' }, 60000)
+    expect(report, 'no report: %s', tostring(err))
+    expect(report.ok == true and report.endpoint == 'local', 'report %s', vim.inspect(report))
+    local names = vim.tbl_map(function(c)
+      return c.name
+    end, report.checks)
+    expect(vim.deep_equal(names, { 'Endpoint', 'Run', 'Cold start', 'Cleanup' }), 'checks %s', vim.inspect(names))
+    -- A pool that is not there: exit 1 is a report (not an error), with the failed check.
+    report, err = doctor.from_cli(bin, { endpoint = 'http://127.0.0.1:9' }, 60000)
+    expect(report and report.ok == false, 'report %s, error %s', vim.inspect(report), tostring(err))
+    local failed = vim.tbl_filter(function(c)
+      return c.status == 'fail'
+    end, report.checks)
+    expect(#failed == 1 and failed[1].name == 'Connection', 'failed %s', vim.inspect(failed))
+  end)
 elseif phase == 'restart' then
   check('same folder and state directory give the same session identifier', function()
     local f = io.open(id_file)
@@ -448,7 +480,7 @@ elseif phase == 'unconfigured' then
   end)
 
   check(':checkhealth azure_sessions warns about the empty endpoint', function()
-    healthcheck({ 'azureSessions.endpoint is not set' })
+    healthcheck({ 'azureSessions.endpoint is not set', 'set azureSessions.endpoint to check the pool' })
   end)
 
   -- Neovim answers workspace/configuration from client.settings: change it, then notify.

@@ -12,6 +12,7 @@ import {
   type ServerOptions,
   State,
 } from 'vscode-languageclient/node';
+import { isDoctorReport, renderReport, summary } from './doctor';
 import { TranscriptProvider } from './outputProvider';
 import {
   type AccessTokenParams,
@@ -482,6 +483,7 @@ class AzureSessions implements vscode.Disposable {
     reg('azureSessions.sessionInfo', () => this.sessionInfo());
     reg('azureSessions.uploadFile', (arg, all) => this.uploadFile(arg, all));
     reg('azureSessions.downloadFile', () => this.downloadFile());
+    reg('azureSessions.diagnosePool', () => this.diagnosePool());
     reg('azureSessions.restartServer', () => this.restart('requested'));
     reg('azureSessions.showServerLog', () => {
       this.log.show(true);
@@ -633,6 +635,28 @@ class AzureSessions implements vscode.Disposable {
     } else if (picked?.value !== undefined) {
       await vscode.env.clipboard.writeText(picked.value);
       void vscode.window.showInformationMessage(`Azure Sessions: copied the ${picked.label.toLowerCase()}.`);
+    }
+  }
+
+  /** Runs the server's pool doctor for the active Python/JavaScript document (else the first folder) and shows its report. */
+  private async diagnosePool(): Promise<void> {
+    const doc = vscode.window.activeTextEditor?.document;
+    const uri = doc && LANGUAGES.includes(doc.languageId) ? doc.uri.toString() : vscode.workspace.workspaceFolders?.[0]?.uri.toString();
+    const report = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Azure Sessions: diagnosing the pool (DNS, TLS, token, a one-line run)…' },
+      () => this.executeServerCommand(SERVER_COMMANDS.doctor, uri ? { uri } : {}),
+    );
+    if (!isDoctorReport(report)) {
+      return;
+    }
+    this.info(`Diagnose Pool (${report.endpoint || 'no endpoint'}): ${summary(report)}`);
+    const shown = await vscode.workspace.openTextDocument({ language: 'markdown', content: renderReport(report) });
+    await vscode.window.showTextDocument(shown, { preview: false });
+    const message = `Azure Sessions: ${summary(report)}`;
+    if (report.ok) {
+      void vscode.window.showInformationMessage(message);
+    } else {
+      void vscode.window.showWarningMessage(message);
     }
   }
 

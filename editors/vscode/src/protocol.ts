@@ -9,6 +9,8 @@ export const SERVER_COMMANDS = {
   uploadFile: 'azure-sessions.uploadFile',
   listFiles: 'azure-sessions.listFiles',
   downloadFile: 'azure-sessions.downloadFile',
+  /** Extension: the pool doctor's report for a document's (or the first folder's) settings. */
+  doctor: 'azure-sessions.doctor',
 } as const;
 
 export const OUTPUT_SCHEME = 'azure-sessions';

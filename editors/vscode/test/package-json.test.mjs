@@ -19,6 +19,7 @@ const EXPECTED_COMMANDS = [
   'azureSessions.sessionInfo',
   'azureSessions.uploadFile',
   'azureSessions.downloadFile',
+  'azureSessions.diagnosePool',
   'azureSessions.restartServer',
 ];
 

@@ -268,6 +268,8 @@ function M.check()
   local s = type(settings.azureSessions) == 'table' and settings.azureSessions or {}
   local endpoint, auth = check_settings(s)
   check_credentials(endpoint, auth)
+  -- The pool itself, step by step (DNS, TLS, token, role, a one-line run, cold start).
+  require('azure_sessions.doctor').health(running, cfg, s)
   check_clients()
 end
 
