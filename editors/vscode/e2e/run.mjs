@@ -2,7 +2,7 @@
 // packaged VSIX installed, driven by headless Chromium through playwright-core, against the local pool;
 // then signIn = "vscode" against a fake remote pool over https (a certificate from a throwaway CA made
 // here with openssl), with a test authentication provider (e2e/fake-auth), and a fake plain-http
-// loopback pool that must get no token.
+// loopback pool that must get no token; last, a two-folder workspace.
 //
 //   node e2e/run.mjs --vsix PATH [--screenshot NAME.png] [--keep]
 //   node e2e/run.mjs --vsix PATH --capture-initialize OUT.json
@@ -38,6 +38,8 @@ import { closeFakePools } from './lib/fake-pool.mjs';
 import { Workbench } from './lib/workbench.mjs';
 import { writeWorkspace } from './lib/workspace.mjs';
 import { captureInitialize } from './steps/capture.mjs';
+import { cancelledRunLeavesStatusIdle } from './steps/cancel.mjs';
+import { multiRootShowOutput } from './steps/multi-root.mjs';
 import { localRuns } from './steps/runs.mjs';
 import { resetSession, sessionFiles } from './steps/session-commands.mjs';
 import { settingsChanges } from './steps/settings.mjs';
@@ -123,13 +125,16 @@ async function main() {
   if (!(await localRuns(wb, { demo, screenshot }))) return;
   // Steps 5-7: session info, uploads, download.
   await sessionFiles(wb, { demo, row, tmp: h.tmp, workspace: h.dirs.workspace });
-  // Step 8: Reset Session.
+  // Step 7b: cancel a slow run (review F19); step 8 (Reset Session) then ends the code left running.
+  await cancelledRunLeavesStatusIdle(wb, { demo });
   await resetSession(wb, { demo });
   // Steps 9-11: settings changes, the restart for signIn, the default key.
   const saved = fs.readFileSync(settingsFile, 'utf8');
   await settingsChanges(wb, { demo, settingsFile, saved, screenshot });
   // Step 12: signIn = "vscode" against fake remote pools.
   await signInWithVsCode(wb, h, { demo, settingsFile, saved });
+  // Step 13: a two-folder workspace (review F19).
+  await multiRootShowOutput(wb, h, { screenshot });
 }
 
 try {

@@ -49,6 +49,7 @@ export async function prepare({ captureOut }) {
     xdgState: path.join(tmp, 'xdg-state'),
     browser: path.join(tmp, 'browser'),
     workspace: path.join(tmp, 'workspace'),
+    multiRoot: path.join(tmp, 'multi-root'),
     fakeAuth: path.join(tmp, 'fake-auth'),
     xdgRuntime: path.join(tmp, 'xdg-runtime'),
     tls: path.join(tmp, 'tls'),

@@ -45,12 +45,32 @@ export class Workbench {
         .locator('.quick-input-list .monaco-list-row.focused', { hasText: title })
         .first()
         .waitFor({ timeout: 10_000 })
-        .catch(() => console.log(`e2e: "${title}" is not the first entry of the command palette`));
+        .catch(async () => {
+          const entries = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => []);
+          console.log(`e2e: "${title}" is not the first entry of the command palette: ${JSON.stringify(entries.slice(0, 5).map((e) => e.replace(/\s+/g, ' ').trim()))}`);
+        });
     } else {
       await page.waitForTimeout(400);
     }
     await page.keyboard.press('Enter');
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+  }
+
+  /**
+   * Whether the command palette offers the command `title` ("Category: Title") as its first entry;
+   * the palette is closed again. Commands with a `when` clause are offered only once it holds.
+   */
+  async offers(title) {
+    const page = this.page;
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const focused = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title.split(': ').pop() }).first();
+    const offered = await focused.waitFor({ timeout: 2000 }).then(() => true, () => false);
+    await page.keyboard.press('Escape');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
+    return offered;
   }
 
   async goToLine(line) {

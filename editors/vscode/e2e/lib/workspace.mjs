@@ -1,5 +1,5 @@
-// The workspace of the local-pool steps: a Python file with a line, a cell and a failing cell; its
-// settings choose the local pool.
+// The workspace of the local-pool steps: a Python file with a line, a cell, a failing cell and a slow
+// cell (the cancel step's); its settings choose the local pool.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -14,9 +14,13 @@ export const DEMO = [
   'y = 1', // 8
   'z = y / 0', // 9
   'print("unreachable")', // 10
+  '', // 11
+  '# %% slow cell', // 12
+  'import time; time.sleep(30); print("slow-" + "done".upper())', // 13
   '',
 ].join('\n');
 export const FAILING_LINE = 9; // one-based, as shown in the gutter
+export const SLOW_LINE = 13;
 
 /** Writes demo.py and .vscode/settings.json into `dir`; returns the settings file's path. */
 export function writeWorkspace(dir) {
