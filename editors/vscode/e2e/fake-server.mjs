@@ -3,7 +3,7 @@
 // Only for checking the extension and the e2e harness when the real server is not built:
 //   AZURE_SESSIONS_LSP_PATH=editors/vscode/e2e/fake-server.mjs node e2e/run.mjs --vsix X
 // It is never packaged and never used unless pointed at explicitly.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -18,15 +18,36 @@ if (process.argv.includes('--version')) {
 }
 
 const docs = new Map();
-const transcript = [];
-const OUTPUT_URI = 'azure-sessions://output/fake-session';
 const MARKER = /^\s*(#|\/\/)\s*%%/;
 let nextId = 1;
 const remoteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-azs-files-'));
+const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-azs-runs-'));
 process.on('exit', () => {
   fs.rmSync(remoteDir, { recursive: true, force: true });
-  fs.rmSync(path.join(os.tmpdir(), `fake-azs-${process.pid}.py`), { force: true });
+  fs.rmSync(runDir, { recursive: true, force: true });
 });
+
+// One session per workspace folder (as with the real server's default sessionScope "workspace"), each
+// with its own transcript; documents outside every folder share "fake-session".
+let folders = []; // workspace folder URIs, from initialize
+const transcripts = new Map(); // session name -> entries
+function sessionOf(uri) {
+  const folder = folders.find((f) => uri === f || (typeof uri === 'string' && uri.startsWith(`${f.replace(/\/+$/, '')}/`)));
+  return folder ? `fake-${decodeURIComponent(folder.replace(/\/+$/, '').split('/').pop())}` : 'fake-session';
+}
+const outputUri = (session) => `azure-sessions://output/${session}`;
+function transcriptOf(session) {
+  if (!transcripts.has(session)) transcripts.set(session, []);
+  return transcripts.get(session);
+}
+/** Appends to the transcript of `uri`'s session and tells the editor; returns the transcript's URI. */
+function record(uri, entry) {
+  const session = sessionOf(uri);
+  transcriptOf(session).push(entry);
+  notify('azure-sessions/outputChanged', { uri: outputUri(session) });
+  return outputUri(session);
+}
+const cancels = new Map(); // work-done progress token -> cancel the run
 process.on('SIGTERM', () => process.exit(0));
 
 function send(msg) {
@@ -104,14 +125,44 @@ async function remoteRun(uri, code) {
   if (res.status < 200 || res.status > 299) throw new Error(`the pool answered ${res.status}`);
   const body = JSON.parse(res.text);
   const r = body.result ?? {};
-  const outcome = { status: body.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', result: r.executionResult ?? null, executionTimeMs: r.executionTimeInMilliseconds ?? null, outputUri: OUTPUT_URI };
+  const outcome = { status: body.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', result: r.executionResult ?? null, executionTimeMs: r.executionTimeInMilliseconds ?? null };
   notify('textDocument/publishDiagnostics', { uri, diagnostics: [] });
-  transcript.push(`── run ${transcript.length + 1} · ${path.basename(uri)} · ${outcome.status} · ${url.host}\n${outcome.stdout}${outcome.stderr}`);
-  notify('azure-sessions/outputChanged', { uri: OUTPUT_URI });
+  const runs = transcriptOf(sessionOf(uri)).length;
+  outcome.outputUri = record(uri, `── run ${runs + 1} · ${path.basename(uri)} · ${outcome.status} · ${url.host}\n${outcome.stdout}${outcome.stderr}`);
   notify('azure-sessions/status', { uri, state: outcome.status === 'Succeeded' ? 'succeeded' : 'failed', message: `${outcome.executionTimeMs} ms` });
   return outcome;
 }
-function run(uri, startLine, code) {
+/** Runs `code` with python3 as cancellable work-done progress (window/workDoneProgress/cancel stops it). */
+function runPython(code, title) {
+  const id = nextId++;
+  const file = path.join(runDir, `run-${id}.py`);
+  fs.writeFileSync(file, code);
+  const token = `fake-run-${id}`;
+  const child = spawn('python3', [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  let cancelled = false;
+  cancels.set(token, () => {
+    cancelled = true;
+    child.kill('SIGKILL');
+  });
+  request('window/workDoneProgress/create', { token }).then(
+    () => notify('$/progress', { token, value: { kind: 'begin', title: 'Azure session', message: title, cancellable: true } }),
+    () => {},
+  );
+  return new Promise((resolve) => {
+    child.on('close', (status) => {
+      cancels.delete(token);
+      fs.rmSync(file, { force: true });
+      notify('$/progress', { token, value: { kind: 'end' } });
+      resolve({ status, stdout, stderr, cancelled, file });
+    });
+  });
+}
+
+async function run(uri, startLine, code, label) {
   if (/^https?:/.test(endpoint)) return remoteRun(uri, code);
   if (endpoint === '') {
     const message = 'No pool is configured: set azureSessions.endpoint to your session pool\'s management endpoint (or "local").';
@@ -120,15 +171,20 @@ function run(uri, startLine, code) {
     throw Object.assign(new Error(message), { code: -32603 });
   }
   notify('azure-sessions/status', { uri, state: 'running', message: 'running' });
-  const file = path.join(os.tmpdir(), `fake-azs-${process.pid}.py`);
-  fs.writeFileSync(file, code);
   const t0 = Date.now();
-  const r = spawnSync('python3', [file], { encoding: 'utf8' });
+  const r = await runPython(code, `Running ${label} of ${path.basename(uri)}`);
   const ms = Date.now() - t0;
-  const outcome = { status: r.status === 0 ? 'Succeeded' : 'Failed', stdout: r.stdout, stderr: r.stderr, result: null, executionTimeMs: ms, outputUri: OUTPUT_URI };
+  if (r.cancelled) {
+    // Like the real server: a note in the transcript, status "idle", then RequestCancelled.
+    const message = `Stopped waiting for the run of ${label} (cancelled); the code may still be running in the session.`;
+    record(uri, `── ${message}\n`);
+    notify('azure-sessions/status', { uri, state: 'idle', message });
+    throw Object.assign(new Error(message), { code: -32800 });
+  }
+  const outcome = { status: r.status === 0 ? 'Succeeded' : 'Failed', stdout: r.stdout, stderr: r.stderr, result: null, executionTimeMs: ms };
   const diagnostics = [];
   if (r.status !== 0) {
-    const frames = [...r.stderr.matchAll(/File "([^"]+)", line (\d+)/g)].filter((m) => m[1] === file);
+    const frames = [...r.stderr.matchAll(/File "([^"]+)", line (\d+)/g)].filter((m) => m[1] === r.file);
     const last = r.stderr.trim().split('\n').pop() ?? '';
     const m = /^(\w+(?:\.\w+)*)(?::\s*(.*))?$/.exec(last);
     const line = frames.length ? startLine + Number(frames[frames.length - 1][2]) - 1 : startLine;
@@ -136,8 +192,8 @@ function run(uri, startLine, code) {
     diagnostics.push({ range: { start: { line, character: 0 }, end: { line, character: 1000 } }, severity: 1, source: 'azure-sessions', message: `${outcome.error.type}: ${outcome.error.message}` });
   }
   notify('textDocument/publishDiagnostics', { uri, diagnostics });
-  transcript.push(`── run ${transcript.length + 1} · ${path.basename(uri)} line ${startLine + 1} · ${outcome.status} · ${ms} ms\n${r.stdout}${r.stderr}`);
-  notify('azure-sessions/outputChanged', { uri: OUTPUT_URI });
+  const runs = transcriptOf(sessionOf(uri)).length;
+  outcome.outputUri = record(uri, `── run ${runs + 1} · ${path.basename(uri)} line ${startLine + 1} · ${outcome.status} · ${ms} ms\n${r.stdout}${r.stderr}`);
   notify('azure-sessions/status', { uri, state: r.status === 0 ? 'succeeded' : 'failed', message: outcome.error?.type ?? `${ms} ms` });
   return outcome;
 }
@@ -165,6 +221,7 @@ function handle(msg) {
   switch (method) {
     case 'initialize':
       clientTokens = params.initializationOptions?.tokenProvider === 'client';
+      folders = (params.workspaceFolders ?? []).map((f) => f.uri).sort((x, y) => y.length - x.length);
       applySettings(params.initializationOptions?.azureSessions);
       return reply({
         capabilities: {
@@ -184,6 +241,9 @@ function handle(msg) {
       return;
     case 'workspace/didChangeConfiguration':
       applySettings(params.settings?.azureSessions);
+      return;
+    case 'window/workDoneProgress/cancel':
+      cancels.get(params.token)?.();
       return;
     case 'shutdown':
       return reply(null);
@@ -209,16 +269,17 @@ function handle(msg) {
       const lines = (docs.get(arg.uri) ?? '').split('\n');
       if (params.command === 'azure-sessions.run') {
         const r = arg.range;
-        if (!r) return reply(run(arg.uri, 0, lines.join('\n')));
-        if (r.start.line === r.end.line && r.start.character === r.end.character) return reply(run(arg.uri, r.start.line, lines[r.start.line]));
-        return reply(run(arg.uri, r.start.line, lines.slice(r.start.line, r.end.line + 1).join('\n')));
+        if (!r) return reply(run(arg.uri, 0, lines.join('\n'), 'the file'));
+        if (r.start.line === r.end.line && r.start.character === r.end.character) return reply(run(arg.uri, r.start.line, lines[r.start.line], `line ${r.start.line + 1}`));
+        return reply(run(arg.uri, r.start.line, lines.slice(r.start.line, r.end.line + 1).join('\n'), `lines ${r.start.line + 1}-${r.end.line + 1}`));
       }
       if (params.command === 'azure-sessions.runCell') {
         const [s, e] = cellRange(lines, arg.position.line);
-        return reply(run(arg.uri, s, lines.slice(s, e).join('\n')));
+        return reply(run(arg.uri, s, lines.slice(s, e).join('\n'), `cell at lines ${s + 1}-${e}`));
       }
       if (params.command === 'azure-sessions.sessionInfo') {
-        return reply({ endpoint: 'local', api: 'executions', scope: 'workspace', identifier: 'fake-session', runs: transcript.length, lastRunAt: null, outputUri: OUTPUT_URI });
+        const session = sessionOf(arg.uri);
+        return reply({ endpoint: 'local', api: 'executions', scope: 'workspace', identifier: session, runs: transcriptOf(session).length, lastRunAt: null, outputUri: outputUri(session) });
       }
       if (params.command === 'azure-sessions.resetSession') return reply({ identifierChanged: true });
       if (params.command === 'azure-sessions.uploadFile') {
@@ -235,8 +296,10 @@ function handle(msg) {
       }
       return send({ id, error: { code: -32602, message: `unknown command ${params.command}` } });
     }
-    case 'azure-sessions/output':
-      return reply({ text: transcript.join('\n') || '(no runs yet)\n' });
+    case 'azure-sessions/output': {
+      const session = /^azure-sessions:\/\/output\/(.+)$/.exec(params.uri ?? '')?.[1];
+      return reply({ text: (session && transcripts.get(session)?.join('\n')) || '(no runs yet)\n' });
+    }
     default:
       if (id !== undefined) send({ id, error: { code: -32601, message: `${method} not handled` } });
   }
