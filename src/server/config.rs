@@ -20,6 +20,7 @@ pub struct Config {
     pub supports_configuration: bool,
     pub supports_progress: bool,
     pub supports_code_lens_refresh: bool,
+    pub supports_inlay_hint_refresh: bool,
     /// The editor hands tokens to the server (VS Code's Microsoft account).
     pub client_tokens: bool,
     /// Bad values already shown to the user, so each is shown once.
@@ -77,6 +78,12 @@ impl Inner {
             .workspace
             .as_ref()
             .and_then(|w| w.code_lens.as_ref())
+            .and_then(|c| c.refresh_support)
+            .unwrap_or(false);
+        config.supports_inlay_hint_refresh = caps
+            .workspace
+            .as_ref()
+            .and_then(|w| w.inlay_hint.as_ref())
             .and_then(|c| c.refresh_support)
             .unwrap_or(false);
         config.supports_progress = caps

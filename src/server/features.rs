@@ -1,4 +1,5 @@
-//! Code actions, code lenses and hovers: what the editor shows before and after runs.
+//! Code actions, code lenses, inlay hints and hovers: what the editor shows before and after
+//! runs.
 
 use serde_json::json;
 use tower_lsp_server::ls_types::*;
@@ -94,6 +95,36 @@ impl Inner {
             }
         }
         lenses
+    }
+
+    /// The values runs left, at the end of each run's last line (in UTF-16 units, as LSP
+    /// counts), for the lines asked about.
+    pub(super) fn inlay_hints(&self, uri: &Uri, range: Range) -> Vec<InlayHint> {
+        let marks = lock(&self.marks);
+        let documents = lock(&self.documents);
+        let Some(doc) = documents.get(uri.as_str()) else {
+            return Vec::new();
+        };
+        marks
+            .for_doc(uri.as_str())
+            .iter()
+            .filter(|m| range.start.line <= m.last_line && m.last_line <= range.end.line)
+            .filter_map(|m| {
+                let label = m.inline.clone()?;
+                let line = doc.text.split('\n').nth(m.last_line as usize)?;
+                let end = line.trim_end_matches('\r').encode_utf16().count() as u32;
+                Some(InlayHint {
+                    position: Position::new(m.last_line, end),
+                    label: InlayHintLabel::String(label),
+                    kind: None,
+                    text_edits: None,
+                    tooltip: None,
+                    padding_left: Some(true),
+                    padding_right: None,
+                    data: None,
+                })
+            })
+            .collect()
     }
 
     pub(super) fn hover(&self, uri: &Uri, position: Position) -> Option<Hover> {

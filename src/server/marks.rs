@@ -31,6 +31,9 @@ pub struct RunMark {
     /// Set when the run finished: the lens text, e.g. `✓ 0.84 s`.
     pub lens: Option<String>,
     pub hover: Option<String>,
+    /// The value of the run's last expression (or its error), shown at the end of its last
+    /// line as an inlay hint until its lines are edited.
+    pub inline: Option<String>,
     pub diagnostics: Vec<MarkDiagnostic>,
     /// The run's own lines were edited while it ran: its results no longer fit the text.
     pub stale: bool,
@@ -42,6 +45,16 @@ impl RunMark {
     fn visible(&self) -> bool {
         self.lens.is_some() || !self.diagnostics.is_empty()
     }
+}
+
+/// What a finished run shows besides its diagnostics.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    /// The lens text, e.g. `✓ 0.84 s`.
+    pub lens: String,
+    pub hover: String,
+    /// The inline value (one line), if any.
+    pub inline: Option<String>,
 }
 
 /// What finishing a run did.
@@ -79,6 +92,7 @@ impl Marks {
             last_line,
             lens: None,
             hover: None,
+            inline: None,
             diagnostics: Vec::new(),
             stale: false,
             superseded_by: Vec::new(),
@@ -93,8 +107,7 @@ impl Marks {
         uri: &str,
         run_id: u64,
         started_first_line: u32,
-        lens: String,
-        hover: String,
+        shown: Shown,
         diagnostics: Vec<MarkDiagnostic>,
     ) -> Finished {
         let Some(marks) = self.by_doc.get_mut(uri) else {
@@ -120,8 +133,9 @@ impl Marks {
         if mark.stale {
             marks.remove(index);
         } else {
-            mark.lens = Some(lens);
-            mark.hover = Some(hover);
+            mark.lens = Some(shown.lens);
+            mark.hover = Some(shown.hover);
+            mark.inline = shown.inline;
             mark.diagnostics = diagnostics
                 .into_iter()
                 .map(|mut d| {
@@ -184,12 +198,27 @@ fn follow(mark: &mut RunMark, edit: &LineEdit) -> (bool, bool) {
     let Some((first, last)) = edit.range(mark.first_line, mark.last_line) else {
         return (mark.visible(), false);
     };
-    if mark.lens.is_none() && edit.touches_inside(mark.first_line, mark.last_line) {
-        // Edited while running: its line numbers would be wrong.
-        mark.stale = true;
+    if edit.touches_inside(mark.first_line, mark.last_line) {
+        if mark.lens.is_none() {
+            // Edited while running: its line numbers would be wrong.
+            mark.stale = true;
+        }
+        // The value shown belongs to the code as it ran.
+        if mark.inline.take().is_some() {
+            mark.first_line = first;
+            mark.last_line = last;
+            follow_diagnostics(mark, edit);
+            return (true, true);
+        }
     }
     mark.first_line = first;
     mark.last_line = last;
+    (follow_diagnostics(mark, edit), true)
+}
+
+/// Moves a mark's diagnostics through an edit, dropping those on edited lines; whether any
+/// changed.
+fn follow_diagnostics(mark: &mut RunMark, edit: &LineEdit) -> bool {
     let mut changed = false;
     mark.diagnostics.retain_mut(|d| match edit.line(d.line) {
         Some(line) => {
@@ -206,7 +235,7 @@ fn follow(mark: &mut RunMark, edit: &LineEdit) -> (bool, bool) {
             false
         }
     });
-    (changed, true)
+    changed
 }
 
 #[cfg(test)]
@@ -240,7 +269,12 @@ mod tests {
         first: u32,
         diagnostics: Vec<MarkDiagnostic>,
     ) -> Finished {
-        marks.finish("u", run_id, first, "✗".into(), "hover".into(), diagnostics)
+        let shown = Shown {
+            lens: "✗".into(),
+            hover: "hover".into(),
+            inline: Some("→ 42".into()),
+        };
+        marks.finish("u", run_id, first, shown, diagnostics)
     }
 
     fn lines(marks: &Marks) -> Vec<u32> {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tower_lsp_server::ls_types::*;
 
 use super::marks::{MarkDiagnostic, Severity};
-use super::protocol::{DIAGNOSTIC_SOURCE, RunError};
+use super::protocol::{DIAGNOSTIC_SOURCE, DisplayOut, RunError};
 use crate::code::Snippet;
 use crate::sessions::Execution;
 use crate::settings::DiagnosticsLevel;
@@ -78,6 +78,31 @@ fn shorten(text: &str, max: usize) -> String {
     }
     let cut: String = text.chars().take(max).collect();
     format!("{cut}… (full output in the Azure session output)")
+}
+
+/// The inlay hint at the end of a run's last line: `→ value` (of the last expression, else the
+/// kind of its first display) or `✗ Type: message`, one line of at most 80 characters.
+pub(super) fn inline_value(
+    execution: &Execution,
+    error: Option<&RunError>,
+    displays: &[DisplayOut],
+) -> Option<String> {
+    let text = match error {
+        Some(e) if e.message.is_empty() => format!("✗ {}", e.kind),
+        Some(e) => format!("✗ {}: {}", e.kind, e.message),
+        None => {
+            let value = result_text(&execution.result)
+                .or_else(|| displays.first().map(|d| format!("[{}]", d.mime_type)))?;
+            format!("→ {value}")
+        }
+    };
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    const MAX: usize = 80;
+    Some(if line.chars().count() > MAX {
+        format!("{}…", line.chars().take(MAX - 1).collect::<String>())
+    } else {
+        line.to_owned()
+    })
 }
 
 fn result_text(result: &Value) -> Option<String> {

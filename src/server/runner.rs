@@ -12,8 +12,8 @@ use tower_lsp_server::ls_types::*;
 use super::commands::MAX_UPLOAD_BYTES;
 use super::config::local_path;
 use super::displays::{describe, first_image, save_displays};
-use super::marks::moved;
-use super::output::{diagnostics_for, hover_text, spill, to_lsp_diagnostic};
+use super::marks::{Shown, moved};
+use super::output::{diagnostics_for, hover_text, inline_value, spill, to_lsp_diagnostic};
 use super::progress::{CancelEntry, RunProgress};
 use super::protocol::*;
 use super::recycle::{notice_recycling, take_pool_note};
@@ -392,14 +392,13 @@ impl Inner {
             failure.as_ref(),
             error.as_ref(),
         );
-        let finished = lock(&self.marks).finish(
-            uri.as_str(),
-            job.id,
-            snippet.first_line,
-            lens.clone(),
+        let shown = Shown {
+            lens: lens.clone(),
             hover,
-            diagnostics,
-        );
+            inline: inline_value(&execution, error.as_ref(), &displays),
+        };
+        let finished =
+            lock(&self.marks).finish(uri.as_str(), job.id, snippet.first_line, shown, diagnostics);
         // The line reported is where the diagnostic is now, after edits made during the run.
         if let (Some(error), Some(shift)) = (&mut error, finished.shift) {
             error.line = error.line.map(|line| moved(line, shift));
@@ -472,12 +471,25 @@ impl Inner {
             .await;
     }
 
-    async fn refresh_lenses(&self) {
-        if lock(&self.config).supports_code_lens_refresh {
-            let client = self.client.clone();
-            // The editor answers after it re-asked for lenses: do not hold the run for it.
+    /// Asks the editor to ask again for lenses and inlay hints. It answers after it did: the
+    /// run is not held for it.
+    pub(super) async fn refresh_lenses(&self) {
+        let (lenses, hints) = {
+            let config = lock(&self.config);
+            (
+                config.supports_code_lens_refresh,
+                config.supports_inlay_hint_refresh,
+            )
+        };
+        let client = self.client.clone();
+        if lenses || hints {
             tokio::spawn(async move {
-                let _ = client.code_lens_refresh().await;
+                if lenses {
+                    let _ = client.code_lens_refresh().await;
+                }
+                if hints {
+                    let _ = client.inlay_hint_refresh().await;
+                }
             });
         }
     }

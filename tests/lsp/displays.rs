@@ -80,3 +80,71 @@ async fn bundles_and_outputs_become_displays() {
     );
     assert!(text.contains("[display] text/markdown:\n**42**"), "{text}");
 }
+
+fn hints(value: &serde_json::Value) -> Vec<(u64, u64, String)> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["position"]["line"].as_u64().unwrap(),
+                h["position"]["character"].as_u64().unwrap(),
+                h["label"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Inline values (issue 15 item 5): the value of a run's last expression, or its error, at the
+/// end of its last line as an inlay hint, gone when that code is edited.
+#[tokio::test]
+async fn inline_values_are_inlay_hints_until_the_code_is_edited() {
+    let ws = workspace();
+    let lsp = start(&ws, super::local()).await;
+    let uri = uri_in(&ws.folder, "main.py");
+    lsp.open(&uri, "python", "x = 6 * 7\nx  # é\n# %%\n1 / 0\n")
+        .await;
+    let whole = json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 9, "character": 0}}});
+    lsp.command(
+        "azure-sessions.run",
+        json!({"uri": uri, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 8}}}),
+    )
+    .await
+    .unwrap();
+    let shown = lsp
+        .request("textDocument/inlayHint", whole.clone())
+        .await
+        .unwrap();
+    assert_eq!(hints(&shown), [(1, 6, "→ 42".to_owned())], "{shown}");
+    lsp.command(
+        "azure-sessions.runCell",
+        json!({"uri": uri, "position": {"line": 3, "character": 0}}),
+    )
+    .await
+    .unwrap();
+    let shown = lsp
+        .request("textDocument/inlayHint", whole.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        hints(&shown)[1],
+        (3, 5, "✗ ZeroDivisionError: division by zero".to_owned()),
+        "{shown}"
+    );
+    // Editing the first run's code removes its value; the other stays, moved with its line.
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [
+            {"range": {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 9}}, "text": "7"},
+            {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "import os\n"},
+        ]}),
+    )
+    .await;
+    let shown = lsp.request("textDocument/inlayHint", whole).await.unwrap();
+    assert_eq!(
+        hints(&shown),
+        [(4, 5, "✗ ZeroDivisionError: division by zero".to_owned())],
+        "{shown}"
+    );
+}
