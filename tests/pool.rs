@@ -843,6 +843,7 @@ async fn different_sessions_run_in_parallel() {
 #[tokio::test]
 async fn stdin_feeds_input_and_is_eof_without_it() {
     let p = python().await;
+    // The custom route takes stdin; it answers as Piston does (a job of its own, no result).
     let custom = p
         .post_json(
             p.url("/python/execute", None, Some("stdin-1")),
@@ -851,10 +852,10 @@ async fn stdin_feeds_input_and_is_eof_without_it() {
         .await;
     assert_eq!(custom.status(), 200);
     let v: Value = custom.json().await.expect("json");
-    assert_eq!(v["status"], "Succeeded", "{v}");
-    assert_eq!(v["stdout"], "Name? hello Ada\n");
-    assert_eq!(v["result"], "Ada");
-    assert!(v["executionTimeInMilliseconds"].is_u64());
+    assert_eq!(v["language"], "python", "{v}");
+    assert_eq!(v["run"]["code"], 0, "{v}");
+    assert_eq!(v["run"]["stdout"], "Name? hello Ada\n");
+    assert!(v["run"]["wall_time"].is_u64());
 
     let started = Instant::now();
     let eof = p.exec("stdin-1", "input()").await;
@@ -898,15 +899,17 @@ async fn endless_output_is_capped() {
     })
     .await;
     let started = Instant::now();
+    // The legacy route answers the interpreter's whole capture (executions truncate it).
     let r = p
         .post_json(
-            p.url("/python/execute", None, Some("flood")),
+            p.url("/code/execute", Some(LEGACY), Some("flood")),
             json!({"properties": {"code": "while True: print('x' * 1000)", "timeoutInSeconds": 2}}),
         )
         .await;
     assert!(started.elapsed() < Duration::from_secs(15));
     let v: Value = r.json().await.expect("json");
-    assert_eq!(v["status"], "Failed");
+    let v = &v["properties"];
+    assert_eq!(v["status"], "Failure");
     assert_eq!(
         v["stderr"],
         "Request timed out waiting for code execution to complete"
@@ -922,17 +925,37 @@ async fn endless_output_is_capped() {
     // Plenty of output that ends is kept whole up to the cap, and the session goes on.
     let ok = p
         .post_json(
-            p.url("/python/execute", None, Some("flood")),
+            p.url("/code/execute", Some(LEGACY), Some("flood")),
             json!({"properties": {"code": "for i in range(100000): print(i)"}}),
         )
         .await;
     let v: Value = ok.json().await.expect("json");
-    assert_eq!(v["status"], "Succeeded");
+    assert_eq!(v["properties"]["status"], "Success");
     assert!(
-        v["stdout"]
+        v["properties"]["stdout"]
             .as_str()
             .unwrap_or_default()
             .starts_with("0\n1\n2\n")
+    );
+
+    // The custom route's jobs stop at the smaller of their own cap (1 MiB) and the pool's.
+    let piston: Value = p
+        .post_json(
+            p.url("/python/execute", None, Some("flood")),
+            json!({"properties": {"code": "while True: print('x' * 1000)"}}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        piston["run"]["status"], "OL",
+        "{}",
+        piston["run"]["message"]
+    );
+    assert_eq!(
+        piston["run"]["stdout"].as_str().map(str::len),
+        Some(64 * 1024)
     );
     p.pool.shutdown().await;
 }
@@ -1057,32 +1080,35 @@ async fn node_state_results_and_errors() {
     assert_eq!(syntax["status"], "Failed");
     assert!(stderr(&syntax).contains("SyntaxError"), "{syntax}");
 
-    // stdin arrives as process.stdin.
+    // The worker's stdin is empty (the executions API takes none on a Node pool) ...
     let read = "new Promise((done) => { let s = ''; process.stdin.on('data', (d) => (s += d)); process.stdin.on('end', () => done(s.trim())); })";
+    assert_eq!(
+        p.exec("node-1", read).await["result"]["executionResult"],
+        ""
+    );
+    // ... and the custom route's JavaScript job reads it as process.stdin, Piston-like.
+    let print = "let s = ''; process.stdin.on('data', (d) => (s += d)); process.stdin.on('end', () => console.log(s.trim()));";
     let with_stdin: Value = p
         .post_json(
             p.url("/javascript/execute", None, Some("node-1")),
-            json!({"properties": {"code": read, "stdin": "from stdin\n"}}),
+            json!({"properties": {"code": print, "stdin": "from stdin\n"}}),
         )
         .await
         .json()
         .await
         .expect("json");
-    assert_eq!(with_stdin["result"], "from stdin", "{with_stdin}");
-    assert_eq!(
-        p.exec("node-1", read).await["result"]["executionResult"],
-        ""
-    );
+    assert_eq!(with_stdin["run"]["stdout"], "from stdin\n", "{with_stdin}");
 
-    // Python runs beside it through the custom-container route.
+    // Python runs beside it through the custom-container route, whatever the pool's language.
     let py = p
         .post_json(
             p.url("/python/execute", None, Some("node-1")),
-            json!({"properties": {"code": "3*3"}}),
+            json!({"properties": {"code": "print(3*3)"}}),
         )
         .await;
     let v: Value = py.json().await.expect("json");
-    assert_eq!(v["result"], 9);
+    assert_eq!(v["language"], "python", "{v}");
+    assert_eq!(v["run"]["stdout"], "9\n", "{v}");
 
     let timeout = p
         .exec_with(
@@ -1317,3 +1343,9 @@ mod workers;
 
 #[path = "pool/shell.rs"]
 mod shell;
+
+#[path = "pool/piston.rs"]
+mod piston;
+
+#[path = "pool/piston_jobs.rs"]
+mod piston_jobs;

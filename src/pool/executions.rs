@@ -1,6 +1,6 @@
 //! The execution routes: `/executions` (synchronous runs answered as the service's recordings
 //! show, asynchronous ones as long-running operations, Shell pools' `shellCommand`), the legacy
-//! `code/execute`, and the custom-container style `/{language}/execute`.
+//! `code/execute`, and the custom-container style `/{language}/execute` (answered by `piston`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,14 +8,14 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
 use super::Language;
 use super::errors::{PoolError, shorten};
-use super::routes::{AppState, MAX_JSON_BODY, Request, percent_encode, unknown_route};
+use super::routes::{AppState, MAX_JSON_BODY, Request, percent_encode};
 use super::session::Outcome;
 
 /// Azure's default for `outputStreamsMaxLength`.
@@ -319,29 +319,29 @@ pub async fn legacy_execute(
     .into_response())
 }
 
-/// `POST /{language}/execute`: what a custom-container code runner answers (no api-version).
+/// `POST /{language}/execute` (no api-version): a custom container whose adapter passes the
+/// request to Piston and Piston's answer back. The request's own errors (no identifier, no
+/// code) are the pool's, Azure-shaped; everything after is Piston's (see `piston`).
 pub async fn custom_execute(
     State(app): State<AppState>,
     UrlPath(language): UrlPath<String>,
-    method: Method,
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PoolError> {
-    let Ok(language) = language.parse::<Language>() else {
-        return Err(unknown_route(method, uri).await);
-    };
     let req = Request::new(&uri);
     let identifier = req.identifier()?;
     let body = parse_body(body)?;
-    let (_, outcome) = app.run(identifier, language, &body).await?;
-    Ok(axum::Json(json!({
-        "status": if outcome.ok { "Succeeded" } else { "Failed" },
-        "stdout": outcome.stdout,
-        "stderr": outcome.stderr,
-        "result": outcome.result,
-        "executionTimeInMilliseconds": millis(&outcome),
-    }))
-    .into_response())
+    super::piston::execute(
+        &app,
+        super::piston::JobRequest {
+            language: &language,
+            identifier,
+            code: &body.code,
+            stdin: body.stdin.as_deref(),
+            timeout: body.timeout,
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

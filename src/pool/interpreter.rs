@@ -62,13 +62,13 @@ fn kill_group(pgid: i32) {
 pub struct ProcessTable(Arc<Mutex<HashSet<i32>>>);
 
 impl ProcessTable {
-    fn insert(&self, pgid: i32) {
+    pub(super) fn insert(&self, pgid: i32) {
         if let Ok(mut set) = self.0.lock() {
             set.insert(pgid);
         }
     }
 
-    fn remove(&self, pgid: i32) {
+    pub(super) fn remove(&self, pgid: i32) {
         if let Ok(mut set) = self.0.lock() {
             set.remove(&pgid);
         }

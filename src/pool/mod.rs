@@ -4,7 +4,8 @@
 //! Layout: `routes` (HTTP surface) and `files` (files API) sit on `session` (registry and
 //! per-session actor), which drives `interpreter` (process and worker protocol, with `capture`
 //! bounding output); `errors` shapes Azure error bodies. `worker.py` and `worker.js` (with
-//! `toplevel.js`) are the scripts the interpreters run.
+//! `toplevel.js`) are the scripts the interpreters run. `piston` answers the custom-container
+//! route the way Piston does: one stateless job per request, with this machine's toolchains.
 
 mod capture;
 mod errors;
@@ -13,6 +14,7 @@ mod files;
 mod guard;
 mod interpreter;
 pub mod key;
+mod piston;
 mod routes;
 mod session;
 mod shell;
@@ -41,6 +43,8 @@ const TOPLEVEL_JS: &str = include_str!("toplevel.js");
 /// Temporary data roots are named `azure-sessions-pool-<uuid>` and hold `owner.pid`.
 const TEMP_PREFIX: &str = "azure-sessions-pool-";
 const OWNER_FILE: &str = "owner.pid";
+/// Under the data root: one directory per running Piston-like job, removed when it ends.
+const JOBS_DIR: &str = "jobs";
 
 /// The language a pool runs by default (`/executions`, `/code/execute`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +131,7 @@ pub struct LocalPool {
     key: String,
     registry: Arc<Registry>,
     processes: ProcessTable,
+    runtimes: Arc<piston::Runtimes>,
     stop_server: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     reaper: JoinHandle<()>,
@@ -168,11 +173,16 @@ impl LocalPool {
 
         let processes = ProcessTable::default();
         let registry = Arc::new(Registry::new(settings.clone(), processes.clone()));
+        // Detected on first use (or by `serve_forever`, after the banner), so starting is quick.
+        let runtimes =
+            piston::Runtimes::new(&settings.python.program, &settings.javascript.program);
         let state = routes::AppState {
             registry: registry.clone(),
             settings: settings.clone(),
             started_at: OffsetDateTime::now_utc(),
             runtimes: Default::default(),
+            piston: Arc::new(piston::Piston::new(runtimes.clone(), root.join(JOBS_DIR))),
+            processes: processes.clone(),
         };
         let key = opts
             .key
@@ -211,6 +221,7 @@ impl LocalPool {
             key,
             registry,
             processes,
+            runtimes,
             stop_server: Some(stop_server),
             server: Some(server),
             reaper,
@@ -230,6 +241,13 @@ impl LocalPool {
     /// The key every request must carry as `Authorization: Bearer KEY`.
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// The toolchains the custom route runs, as `azure-sessions-lsp pool` prints them:
+    /// `runtimes: python 3.11.2, javascript 20.11.1, c++ 12.2.0, …` (Piston's language names;
+    /// `runtimes: none` when there is none). Detects them all on the first call.
+    pub async fn runtimes_line(&self) -> String {
+        self.runtimes.summary().await
     }
 
     /// Stops serving, ends every session (interpreters killed, files deleted) and removes the
@@ -283,7 +301,8 @@ fn prepare_root(root: &Path, opts: &PoolOptions) -> anyhow::Result<Settings> {
     let sessions_dir = root.join("sessions");
     let uploads_dir = root.join("uploads");
     let runtime_dir = root.join("runtime");
-    for dir in [&sessions_dir, &uploads_dir, &runtime_dir] {
+    let jobs_dir = root.join(JOBS_DIR);
+    for dir in [&sessions_dir, &uploads_dir, &runtime_dir, &jobs_dir] {
         private(dir)?;
     }
     std::fs::write(runtime_dir.join("worker.py"), WORKER_PY).context("writing worker.py")?;
@@ -339,7 +358,8 @@ fn process_alive(pid: u32) -> bool {
 
 /// For `azure-sessions-lsp pool`: starts, writes the key file (`key_file`, else the default
 /// place for the port), prints `listening on http://127.0.0.1:PORT` and `key: KEY` as the first
-/// two lines on stdout, and serves until ctrl-c (or SIGTERM). The key file goes when it stops.
+/// two lines on stdout, then `runtimes: …` (the custom route's toolchains) once they are
+/// detected, and serves until ctrl-c (or SIGTERM). The key file goes when it stops.
 pub async fn serve_forever(opts: PoolOptions, key_file: Option<PathBuf>) -> anyhow::Result<()> {
     let pool = LocalPool::start(opts).await?;
     let path = key_file.unwrap_or_else(|| key::default_key_path(pool.addr().port()));
@@ -357,6 +377,15 @@ pub async fn serve_forever(opts: PoolOptions, key_file: Option<PathBuf>) -> anyh
     if let Err(error) = printed {
         tracing::warn!(%error, "could not print the address and key");
     }
+    // The third line, once the toolchains are known (a second or so; the pool serves already).
+    let runtimes = pool.runtimes.clone();
+    let list = tokio::spawn(async move {
+        let line = format!("{}\n", runtimes.summary().await);
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(line.as_bytes())
+            .and_then(|()| stdout.flush());
+    });
     tracing::info!(key_file = %path.display(), "the pool's key is also in its key file");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
@@ -364,6 +393,7 @@ pub async fn serve_forever(opts: PoolOptions, key_file: Option<PathBuf>) -> anyh
         r = tokio::signal::ctrl_c() => r.context("waiting for ctrl-c")?,
         _ = term.recv() => {}
     }
+    list.abort();
     pool.shutdown().await;
     Ok(())
 }

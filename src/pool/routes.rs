@@ -1,5 +1,6 @@
 //! The HTTP surface: Azure's data-plane routes (executions, legacy `code/execute`, the custom
-//! container style `/{language}/execute`, sessions, metadata) mapped onto the session registry.
+//! container style `/{language}/execute`, sessions, metadata) mapped onto the session registry
+//! (the custom route onto the Piston-like jobs of `piston`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -31,6 +32,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub started_at: OffsetDateTime,
     pub runtimes: Arc<OnceCell<Vec<Value>>>,
+    /// The custom route's runtimes and jobs.
+    pub piston: Arc<super::piston::Piston>,
+    /// The process groups to kill when the pool goes.
+    pub processes: super::interpreter::ProcessTable,
 }
 
 pub fn router(state: AppState, guard: super::guard::Guard) -> Router {

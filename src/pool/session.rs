@@ -168,6 +168,18 @@ impl Session {
         })
     }
 
+    /// Marks the session busy (it cannot expire) until the guard drops, for work that does not
+    /// go through its queue: the Piston-like jobs of the custom route.
+    pub fn hold(&self) -> Busy<'_> {
+        Busy::enter(self)
+    }
+
+    /// Turns true (or closes) when the session is stopped: deleted, expired, or the pool shut
+    /// down.
+    pub fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
     /// Keeps (or, for a long-running execution that ended, replaces) an execution's record.
     pub fn record_execution(&self, id: String, resource: Value) {
         let mut state = lock(&self.state);
@@ -208,7 +220,7 @@ impl Session {
 }
 
 /// Marks a session busy while an execution is queued or running; touches it when done.
-struct Busy<'a>(&'a Session);
+pub struct Busy<'a>(&'a Session);
 
 impl<'a> Busy<'a> {
     fn enter(session: &'a Session) -> Self {
