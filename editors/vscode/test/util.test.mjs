@@ -77,8 +77,11 @@ test('tokens are requested for the dynamic-sessions scope only, whatever the ser
   assert.deepEqual(u.accessTokenScopes([]), only);
   assert.deepEqual(u.accessTokenScopes(undefined), only);
   // The request handler must use this choice, never the server's list.
-  const src = fs.readFileSync(path.join(extRoot, 'src', 'extension.ts'), 'utf8');
-  const handler = src.slice(src.indexOf('private async getAccessToken('), src.indexOf('// ----', src.indexOf('private async getAccessToken(')));
+  const src = fs.readFileSync(path.join(extRoot, 'src', 'server.ts'), 'utf8');
+  const start = src.indexOf('private async getAccessToken(');
+  assert.ok(start >= 0, 'getAccessToken is in src/server.ts');
+  const end = src.indexOf('\n  }\n', start);
+  const handler = src.slice(start, end);
   assert.match(handler, /const scopes = accessTokenScopes\(/);
   assert.match(handler, /getSession\(provider, scopes,/);
 });

@@ -1,0 +1,146 @@
+--- Session and file commands: reset, info, upload, download, list.
+local core = require('azure_sessions.core')
+local notify, need_client, exec = core.notify, core.need_client, core.exec
+
+local M = {}
+
+function M.reset_session(bufnr, cb)
+  bufnr = vim._resolve_bufnr(bufnr)
+  local client = need_client(bufnr)
+  if not client then
+    return
+  end
+  exec(client, bufnr, 'azure-sessions.resetSession', { uri = vim.uri_from_bufnr(bufnr) }, function(err, result)
+    if not err then
+      notify('session reset: the next run starts a new session')
+    end
+    if cb then
+      cb(err, result)
+    end
+  end)
+end
+
+function M.session_info(bufnr, cb)
+  bufnr = vim._resolve_bufnr(bufnr)
+  local client = need_client(bufnr)
+  if not client then
+    return
+  end
+  exec(client, bufnr, 'azure-sessions.sessionInfo', { uri = vim.uri_from_bufnr(bufnr) }, function(err, result)
+    if not err and type(result) == 'table' and not cb then
+      local lines = { 'session' }
+      for _, k in ipairs({ 'endpoint', 'api', 'scope', 'identifier', 'runs', 'lastRunAt', 'outputUri' }) do
+        local v = result[k]
+        if v ~= nil and v ~= vim.NIL then
+          lines[#lines + 1] = ('  %-10s %s'):format(k, type(v) == 'table' and vim.json.encode(v) or tostring(v))
+        end
+      end
+      notify(table.concat(lines, '\n'))
+    end
+    if cb then
+      cb(err, result)
+    end
+  end)
+end
+
+local function file_uri(path)
+  return vim.uri_from_fname(vim.fn.fnamemodify(vim.fn.expand(path), ':p'))
+end
+
+function M.upload(path, remote_name, bufnr, cb)
+  bufnr = vim._resolve_bufnr(bufnr)
+  local client = need_client(bufnr)
+  if not client then
+    return
+  end
+  local full = vim.fn.fnamemodify(vim.fn.expand(path), ':p')
+  if vim.fn.filereadable(full) ~= 1 then
+    notify('no such file: ' .. full, vim.log.levels.ERROR)
+    return
+  end
+  -- The session is the one of the buffer the user is in, never the uploaded file's own.
+  local args = { uri = file_uri(full), remoteName = remote_name, documentUri = vim.uri_from_bufnr(bufnr) }
+  exec(client, bufnr, 'azure-sessions.uploadFile', args, function(err, result)
+    if not err and type(result) == 'table' then
+      notify(('uploaded %s (%s bytes)'):format(tostring(result.name), tostring(result.size)))
+    end
+    if cb then
+      cb(err, result)
+    end
+  end)
+end
+
+function M.download(remote_name, target, bufnr, cb)
+  bufnr = vim._resolve_bufnr(bufnr)
+  local client = need_client(bufnr)
+  if not client then
+    return
+  end
+  if not target or target == '' then
+    local base = client.root_dir or vim.fn.getcwd()
+    target = vim.fs.joinpath(base, vim.fs.basename(remote_name))
+  elseif vim.fn.isdirectory(vim.fn.expand(target)) == 1 then
+    target = vim.fs.joinpath(vim.fn.expand(target), vim.fs.basename(remote_name))
+  end
+  local args = { remoteName = remote_name, targetUri = file_uri(target), uri = vim.uri_from_bufnr(bufnr) }
+  exec(client, bufnr, 'azure-sessions.downloadFile', args, function(err, result)
+    if not err and type(result) == 'table' then
+      local path = type(result.targetUri) == 'string' and vim.uri_to_fname(result.targetUri) or target
+      notify(('downloaded %s to %s (%s bytes)'):format(remote_name, path, tostring(result.size)))
+    end
+    if cb then
+      cb(err, result)
+    end
+  end)
+end
+
+function M.list_files(bufnr, cb)
+  bufnr = vim._resolve_bufnr(bufnr)
+  local client = need_client(bufnr)
+  if not client then
+    return
+  end
+  exec(client, bufnr, 'azure-sessions.listFiles', { uri = vim.uri_from_bufnr(bufnr) }, function(err, result)
+    if not err and type(result) == 'table' and not cb then
+      if #result == 0 then
+        notify('no files in the session')
+      else
+        local lines = { 'files in the session' }
+        for _, f in ipairs(result) do
+          lines[#lines + 1] = ('  %-30s %10s  %s'):format(
+            tostring(f.name),
+            tostring(f.size),
+            f.lastModified ~= vim.NIL and tostring(f.lastModified or '') or ''
+          )
+        end
+        notify(table.concat(lines, '\n'))
+      end
+    end
+    if cb then
+      cb(err, result)
+    end
+  end)
+end
+
+--- Remote file names, for completion (waits at most 2 s).
+function M._complete_remote(arglead)
+  local client = core.get_client(0)
+  if not client then
+    return {}
+  end
+  local res = client:request_sync('workspace/executeCommand', {
+    command = 'azure-sessions.listFiles',
+    arguments = { { uri = vim.uri_from_bufnr(0) } },
+  }, 2000, 0)
+  local names = {}
+  if res and type(res.result) == 'table' then
+    for _, f in ipairs(res.result) do
+      if type(f.name) == 'string' and vim.startswith(f.name, arglead) then
+        names[#names + 1] = f.name
+      end
+    end
+  end
+  return names
+end
+
+return M

@@ -1,0 +1,162 @@
+// The extension: the language server, the status bar, the transcripts and the commands, tied together.
+import * as vscode from 'vscode';
+import { ErrorCodes, ExecuteCommandRequest, ResponseError } from 'vscode-languageclient/node';
+import { downloadFile, uploadFile } from './commands/files';
+import { runCell, runFile, runSelection } from './commands/run';
+import { diagnosePool, resetSession, sessionInfo, showOutput } from './commands/session';
+import { errorMessage, SECTION, updateShiftEnterContext } from './config';
+import type { Host } from './host';
+import { TranscriptProvider } from './outputProvider';
+import { isRunOutcome, OUTPUT_SCHEME, type RunOutcome, SERVER_COMMANDS } from './protocol';
+import { Server } from './server';
+import { SessionStatusBar } from './statusBar';
+import { statusAfterError } from './util';
+
+const RUN_COMMANDS: ReadonlySet<string> = new Set([SERVER_COMMANDS.run, SERVER_COMMANDS.runCell]);
+
+export class AzureSessions implements vscode.Disposable, Host {
+  readonly log: vscode.OutputChannel;
+  readonly statusBar: SessionStatusBar;
+  readonly transcripts: TranscriptProvider;
+  readonly server: Server;
+  private readonly disposables: { dispose(): unknown }[] = [];
+  lastOutputUri: vscode.Uri | undefined;
+
+  constructor(context: vscode.ExtensionContext) {
+    this.log = vscode.window.createOutputChannel('Azure Sessions');
+    this.statusBar = new SessionStatusBar('azureSessions.showOutput');
+    this.transcripts = new TranscriptProvider(() => this.server.client);
+    this.server = new Server(context, this);
+    this.disposables.push(
+      this.log,
+      this.statusBar,
+      this.transcripts,
+      vscode.workspace.registerTextDocumentContentProvider(OUTPUT_SCHEME, this.transcripts),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        void this.server.onConfigurationChanged(e);
+      }),
+    );
+    this.registerCommands();
+    updateShiftEnterContext();
+  }
+
+  info(message: string): void {
+    this.log.appendLine(`[${new Date().toISOString()}] ${message}`);
+  }
+
+  start(): Promise<unknown> {
+    return this.server.start();
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  // ---------------------------------------------------------------- calling the server
+
+  /**
+   * Sends workspace/executeCommand. Errors that stop a run have already been shown by the server
+   * (window/showMessage), so they are logged, not shown again; the result is undefined then.
+   */
+  async executeServerCommand(command: string, arg: unknown): Promise<unknown> {
+    const client = await this.server.requireClient();
+    if (!client) {
+      return undefined;
+    }
+    const isRun = RUN_COMMANDS.has(command);
+    if (isRun) {
+      this.statusBar.setRunning();
+    }
+    try {
+      const result: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
+        command,
+        arguments: arg === undefined ? [] : [arg],
+      });
+      if (isRunOutcome(result)) {
+        await this.onOutcome(result);
+      } else if (isRun) {
+        this.statusBar.setIdle();
+      }
+      return result;
+    } catch (e) {
+      const message = errorMessage(e);
+      this.info(`${command} failed: ${message}`);
+      if (isRun) {
+        // A run the user cancelled is not an error: the server already said what happened.
+        const code = e instanceof ResponseError ? e.code : undefined;
+        if (statusAfterError(code) === 'idle') {
+          this.statusBar.setIdle(message);
+        } else {
+          this.statusBar.setError(message);
+        }
+      }
+      const serverShown =
+        e instanceof ResponseError && e.code !== ErrorCodes.InvalidParams && e.code !== ErrorCodes.MethodNotFound;
+      if (!serverShown) {
+        void vscode.window.showErrorMessage(`Azure Sessions: ${message}`);
+      }
+      return undefined;
+    }
+  }
+
+  private async onOutcome(outcome: RunOutcome): Promise<void> {
+    this.statusBar.setOutcome(outcome);
+    if (!outcome.outputUri) {
+      return;
+    }
+    const uri = this.transcripts.remember(outcome.outputUri);
+    this.lastOutputUri = uri;
+    this.transcripts.fireChanged(outcome.outputUri);
+    const reveal = vscode.workspace.getConfiguration(SECTION).get<boolean>('output.revealOnRun', true);
+    if (reveal && !this.transcripts.isVisible(uri)) {
+      try {
+        await this.transcripts.show(uri);
+      } catch (e) {
+        this.info(`Opening ${outcome.outputUri}: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  private registerCommands(): void {
+    const reg = (id: string, fn: (...args: unknown[]) => unknown): void => {
+      this.disposables.push(vscode.commands.registerCommand(id, fn));
+    };
+    reg('azureSessions.runSelection', (arg) => runSelection(this, arg));
+    reg('azureSessions.runCell', (arg) => runCell(this, arg, false));
+    reg('azureSessions.runCellAndAdvance', (arg) => runCell(this, arg, true));
+    reg('azureSessions.runFile', (arg) => runFile(this, arg));
+    reg('azureSessions.resetSession', () => resetSession(this));
+    reg('azureSessions.showOutput', () => showOutput(this));
+    reg('azureSessions.sessionInfo', () => sessionInfo(this));
+    reg('azureSessions.uploadFile', (arg, all) => uploadFile(this, arg, all));
+    reg('azureSessions.downloadFile', () => downloadFile(this));
+    reg('azureSessions.diagnosePool', () => diagnosePool(this));
+    reg('azureSessions.restartServer', () => this.server.restart('requested'));
+    reg('azureSessions.showServerLog', () => {
+      this.log.show(true);
+    });
+  }
+
+  /** The document that picks the session (per folder or per file): the active editor's, if any. */
+  sessionDocument(): string | undefined {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (doc && doc.uri.scheme !== OUTPUT_SCHEME) {
+      return doc.uri.toString();
+    }
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    return folder?.uri.toString();
+  }
+
+  withUri(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const uri = this.sessionDocument();
+    return uri ? { uri, ...extra } : extra;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) {
+      d.dispose();
+    }
+  }
+}
