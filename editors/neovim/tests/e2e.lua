@@ -1,6 +1,6 @@
 -- End-to-end checks of the Neovim integration, run by tests/run.sh in real headless Neovim:
 --   nvim --headless --clean -u tests/init.lua -c 'luafile tests/e2e.lua' demo.py
--- AZS_PHASE = main | restart | unconfigured | exrc | exrc-off. Every wait is bounded; results go to
+-- AZS_PHASE = main | restart | unconfigured | results | exrc | exrc-off. Every wait is bounded; results go to
 -- $AZS_RESULTS/<phase>.json after every check; exits with :cquit when a check failed.
 local api = vim.api
 local phase = assert(os.getenv('AZS_PHASE'), 'AZS_PHASE not set')
@@ -534,6 +534,8 @@ elseif phase == 'unconfigured' then
     end)
     expect(o.status == 'Succeeded', 'status %s: %s', tostring(o.status), vim.inspect(o))
   end)
+elseif phase == 'results' then
+  dofile(vim.fs.joinpath(here, 'e2e_results.lua'))({ h = h, ws = ws, notes = notes })
 elseif phase == 'exrc' or phase == 'exrc-off' then
   -- The root holds a .nvim.lua; 'exrc' is on in "exrc" only. The endpoint is a stand-in pool that
   -- logs every request (tests/fake_pool.py), auth = "none".

@@ -46,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 ws="$tmp/workspace"
 mkdir -p "$ws" "$tmp/state" "$tmp/results" "$tmp/home"
-cp "$here/fixtures/demo.py" "$here/fixtures/whole.py" "$ws/"
+cp "$here/fixtures/demo.py" "$here/fixtures/whole.py" "$here/fixtures/results.py" "$ws/"
 printf '[project]\nname = "demo"\nversion = "0.0.0"\n' > "$ws/pyproject.toml"
 # A root folder with a project-local config: Neovim is started in its parent (nothing for 'exrc' to
 # source, so no trust prompt), and the root's .nvim.lua marks the endpoint as the project's choice.
@@ -82,6 +82,7 @@ start=$(date +%s)
 phase main 40
 phase restart 20
 phase unconfigured 20 AZS_ENDPOINT=
+phase_file=results.py phase results 30 AZS_WATCHDOG_MS=26000
 
 # fake_pool NAME: starts tests/fake_pool.py (requests logged to $tmp/NAME.requests); sets $endpoint.
 fake_pool() {

@@ -4,7 +4,7 @@
 // here with openssl), with a test authentication provider (e2e/fake-auth), and a fake plain-http
 // loopback pool that must get no token; last, a two-folder workspace.
 //
-//   node e2e/run.mjs --vsix PATH [--screenshot NAME.png] [--keep]
+//   node e2e/run.mjs --vsix PATH [--screenshot NAME.png] [--keep] [--steps results,files,…]
 //   node e2e/run.mjs --vsix PATH --capture-initialize OUT.json
 //
 // The language server is the one bundled in the VSIX, unless AZURE_SESSIONS_LSP_PATH is set.
@@ -40,6 +40,7 @@ import { writeWorkspace } from './lib/workspace.mjs';
 import { captureInitialize } from './steps/capture.mjs';
 import { cancelledRunLeavesStatusIdle } from './steps/cancel.mjs';
 import { multiRootShowOutput } from './steps/multi-root.mjs';
+import { resultsView } from './steps/results.mjs';
 import { localRuns } from './steps/runs.mjs';
 import { resetSession, sessionFiles } from './steps/session-commands.mjs';
 import { settingsChanges } from './steps/settings.mjs';
@@ -52,6 +53,12 @@ const screenshotName = args.indexOf('--screenshot') >= 0 ? args[args.indexOf('--
 const screenshot = path.join(artifacts, path.basename(screenshotName));
 const vsixArg = args.indexOf('--vsix') >= 0 ? args[args.indexOf('--vsix') + 1] : process.env.VSIX;
 const keep = args.includes('--keep');
+// --steps a,b: run only these steps after the first (for working on them): results, files, cancel,
+// reset, settings, sign-in, multi-root.
+const only = args.indexOf('--steps') >= 0 ? new Set((args[args.indexOf('--steps') + 1] ?? '').split(',')) : undefined;
+const want = (step) => !only || only.has(step);
+// The stand-in server (e2e/fake-server.mjs) has no rich results or inlay hints.
+const fakeServer = /fake-server\.mjs$/.test(process.env.AZURE_SESSIONS_LSP_PATH ?? '');
 const captureOut = args.indexOf('--capture-initialize') >= 0 ? path.resolve(args[args.indexOf('--capture-initialize') + 1] ?? '') : undefined;
 if (!vsixArg || !fs.existsSync(vsixArg)) {
   console.error(`e2e: pass --vsix PATH to a packaged extension (got ${vsixArg ?? 'nothing'})`);
@@ -123,18 +130,20 @@ async function main() {
 
   // Steps 1-4: runs of a line and cells, the code lens, a failing cell.
   if (!(await localRuns(wb, { demo, screenshot }))) return;
+  // Step 4b: rich results (Results panel, image hover, inlay values); not with the stand-in server.
+  if (want('results') && !fakeServer) await resultsView(wb, { demo, screenshot });
   // Steps 5-7: session info, uploads, download.
-  await sessionFiles(wb, { demo, row, tmp: h.tmp, workspace: h.dirs.workspace });
+  if (want('files')) await sessionFiles(wb, { demo, row, tmp: h.tmp, workspace: h.dirs.workspace });
   // Step 7b: cancel a slow run (review F19); step 8 (Reset Session) then ends the code left running.
-  await cancelledRunLeavesStatusIdle(wb, { demo });
-  await resetSession(wb, { demo });
+  if (want('cancel')) await cancelledRunLeavesStatusIdle(wb, { demo });
+  if (want('reset') || want('cancel')) await resetSession(wb, { demo });
   // Steps 9-11: settings changes, the restart for signIn, the default key.
   const saved = fs.readFileSync(settingsFile, 'utf8');
-  await settingsChanges(wb, { demo, settingsFile, saved, screenshot });
+  if (want('settings')) await settingsChanges(wb, { demo, settingsFile, saved, screenshot });
   // Step 12: signIn = "vscode" against fake remote pools.
-  await signInWithVsCode(wb, h, { demo, settingsFile, saved });
+  if (want('sign-in')) await signInWithVsCode(wb, h, { demo, settingsFile, saved });
   // Step 13: a two-folder workspace (review F19).
-  await multiRootShowOutput(wb, h, { screenshot });
+  if (want('multi-root')) await multiRootShowOutput(wb, h, { screenshot });
 }
 
 try {

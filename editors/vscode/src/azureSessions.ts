@@ -8,6 +8,7 @@ import { errorMessage, SECTION, updateShiftEnterContext } from './config';
 import type { Host } from './host';
 import { TranscriptProvider } from './outputProvider';
 import { isRunOutcome, OUTPUT_SCHEME, type RunOutcome, SERVER_COMMANDS } from './protocol';
+import { Results } from './results';
 import { Server } from './server';
 import { SessionStatusBar } from './statusBar';
 import { statusAfterError } from './util';
@@ -19,6 +20,7 @@ export class AzureSessions implements vscode.Disposable, Host {
   readonly statusBar: SessionStatusBar;
   readonly transcripts: TranscriptProvider;
   readonly server: Server;
+  readonly results: Results;
   private readonly disposables: { dispose(): unknown }[] = [];
   lastOutputUri: vscode.Uri | undefined;
 
@@ -27,8 +29,12 @@ export class AzureSessions implements vscode.Disposable, Host {
     this.statusBar = new SessionStatusBar('azureSessions.showOutput');
     this.transcripts = new TranscriptProvider(() => this.server.client);
     this.server = new Server(context, this);
+    this.results = new Results((m) => {
+      this.info(m);
+    });
     this.disposables.push(
       this.log,
+      this.results,
       this.statusBar,
       this.transcripts,
       vscode.workspace.registerTextDocumentContentProvider(OUTPUT_SCHEME, this.transcripts),
@@ -74,6 +80,11 @@ export class AzureSessions implements vscode.Disposable, Host {
       });
       if (isRunOutcome(result)) {
         await this.onOutcome(result);
+        if (isRun) {
+          await this.results.record(command, arg, result).catch((e: unknown) => {
+            this.info(`Results: ${errorMessage(e)}`);
+          });
+        }
       } else if (isRun) {
         this.statusBar.setIdle();
       }
@@ -108,7 +119,8 @@ export class AzureSessions implements vscode.Disposable, Host {
     this.lastOutputUri = uri;
     this.transcripts.fireChanged(outcome.outputUri);
     const reveal = vscode.workspace.getConfiguration(SECTION).get<boolean>('output.revealOnRun', true);
-    if (reveal && !this.transcripts.isVisible(uri)) {
+    // The Results panel, when it is in view, shows the run too: leave it there.
+    if (reveal && !this.transcripts.isVisible(uri) && !this.results.panel.visible) {
       try {
         await this.transcripts.show(uri);
       } catch (e) {

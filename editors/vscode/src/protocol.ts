@@ -21,6 +21,13 @@ export interface RunError {
   line?: number;
 }
 
+/** A rich result of a run: an image saved to a private file (`uri`), or HTML, Markdown, JSON, SVG inline (`text`). */
+export interface Display {
+  mimeType: string;
+  uri?: string;
+  text?: string;
+}
+
 export interface RunOutcome {
   /** "Succeeded" or "Failed". */
   status: string;
@@ -30,6 +37,7 @@ export interface RunOutcome {
   executionTimeMs?: number;
   error?: RunError;
   outputUri?: string;
+  displays?: Display[];
 }
 
 export interface SessionInfo {

@@ -19,6 +19,7 @@ export const EXTENSION_ONLY = [
   'azureSessions.signInProvider',
   'azureSessions.keybindings.shiftEnter',
   'azureSessions.output.revealOnRun',
+  'azureSessions.output.revealResults',
 ];
 
 function findServer() {

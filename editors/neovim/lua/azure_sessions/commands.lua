@@ -2,6 +2,7 @@
 --- handler fallbacks; and the registration with nvim-lspconfig's legacy setup.
 local api = vim.api
 local core = require('azure_sessions.core')
+local displays = require('azure_sessions.displays')
 local handlers = require('azure_sessions.handlers')
 local run = require('azure_sessions.run')
 local session = require('azure_sessions.session')
@@ -58,6 +59,9 @@ function M.attach(client, bufnr)
     return
   end
   vim.b[bufnr].azure_sessions_client = client.id
+  if core.config.inlay_hints and client:supports_method('textDocument/inlayHint', bufnr) then
+    vim.lsp.inlay_hint.enable(true, { bufnr = bufnr })
+  end
 
   local function cmd(name, fn, opts)
     opts.force = true
@@ -104,6 +108,12 @@ function M.attach(client, bufnr)
   cmd('LspAzureSessionsFiles', function()
     session.list_files(bufnr)
   end, { desc = 'List the files in the Azure session' })
+  cmd('LspAzureSessionsOpenDisplay', function(o)
+    displays.open(bufnr, tonumber(o.args))
+  end, {
+    nargs = '?',
+    desc = "Open the last run's images, HTML (in the browser), Markdown or JSON; [N]: only the N-th",
+  })
 end
 
 local commands = {
@@ -116,6 +126,7 @@ local commands = {
   'LspAzureSessionsUpload',
   'LspAzureSessionsDownload',
   'LspAzureSessionsFiles',
+  'LspAzureSessionsOpenDisplay',
 }
 M.commands = commands
 

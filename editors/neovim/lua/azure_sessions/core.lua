@@ -23,6 +23,16 @@ local default_config = {
   diagnostics = { virtual_lines = { current_line = true } },
   -- Show a short vim.notify() message with the status of every run.
   notify = true,
+  -- Rich results of runs (images, HTML, Markdown, JSON; see :LspAzureSessionsOpenDisplay).
+  displays = {
+    -- The first image of a run: 'auto' shows it in a float through snacks.nvim (Snacks.image) or
+    -- image.nvim when one is installed, else opens it with vim.ui.open(); 'snacks', 'image.nvim'
+    -- or 'open' choose; false only names it in the run's message.
+    images = 'auto',
+  },
+  -- Turn on inlay hints in the buffers this server attaches to: the value of a run's last line
+  -- (`→ 42`) or its error at the end of that line. Inlay hints of other servers show there too.
+  inlay_hints = true,
 }
 
 M.default_config = default_config

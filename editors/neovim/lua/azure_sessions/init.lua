@@ -8,6 +8,7 @@
 ---   handlers.lua    the server's notifications and requests
 ---   run.lua         the run commands and what a finished run reports
 ---   session.lua     session and file commands
+---   displays.lua    images, HTML, Markdown and JSON results
 ---   commands.lua    attach/detach (buffer-local commands), lspconfig registration
 local core = require('azure_sessions.core')
 local transcript = require('azure_sessions.transcript')
@@ -15,6 +16,7 @@ local handlers = require('azure_sessions.handlers')
 local run = require('azure_sessions.run')
 local session = require('azure_sessions.session')
 local commands = require('azure_sessions.commands')
+local displays = require('azure_sessions.displays')
 
 local M = {}
 
@@ -68,6 +70,9 @@ M.upload = session.upload
 M.download = session.download
 M.list_files = session.list_files
 M._complete_remote = session._complete_remote
+
+M.open_display = displays.open
+M.show_image = displays.show_image
 
 M.attach = commands.attach
 M.detach = commands.detach

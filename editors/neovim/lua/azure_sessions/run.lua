@@ -43,10 +43,12 @@ function M.summarize(outcome)
     if out then
       parts[#parts + 1] = out
     end
-    if outcome.result ~= nil and outcome.result ~= vim.NIL then
+    local image = type(outcome.result) == 'table' and outcome.result.type == 'image'
+    if outcome.result ~= nil and outcome.result ~= vim.NIL and not image then
       local r = type(outcome.result) == 'string' and outcome.result or vim.json.encode(outcome.result)
       parts[#parts + 1] = '=> ' .. (shorten(r, 3, 200) or '')
     end
+    parts[#parts + 1] = require('azure_sessions.displays').describe(outcome.displays)
     return table.concat(parts, '\n'), vim.log.levels.INFO
   end
   local e = type(outcome.error) == 'table' and outcome.error or {}
@@ -91,6 +93,10 @@ local function on_run_result(client, bufnr, err, result)
   if core.config.notify then
     local msg, level = M.summarize(result)
     notify(msg, level)
+  end
+  local ok, e = pcall(require('azure_sessions.displays').on_outcome, bufnr, result)
+  if not ok then
+    notify('could not show the run\'s displays: ' .. tostring(e), vim.log.levels.WARN)
   end
   fire('AzureSessionsRunDone', { buf = bufnr, outcome = result })
 end

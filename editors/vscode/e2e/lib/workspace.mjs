@@ -22,11 +22,36 @@ export const DEMO = [
 export const FAILING_LINE = 9; // one-based, as shown in the gutter
 export const SLOW_LINE = 13;
 
+// The Results view's file (steps/results.mjs): a value, an object whose _repr_png_ is a 40×20 PNG
+// made with the standard library (so no matplotlib is needed), and a failing line.
+export const RESULTS = [
+  '6 * 7', // 1
+  '', // 2
+  '# %% picture', // 3
+  'import struct, zlib', // 4
+  'def png(w, h, rgb):', // 5
+  '    def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)', // 6
+  '    rows = b"".join(b"\\x00" + bytes(rgb) * w for _ in range(h))', // 7
+  '    return b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")', // 8
+  'class P:', // 9
+  '    def _repr_png_(self): return png(40, 20, (200, 30, 30))', // 10
+  'print("picture-cell")', // 11
+  'P()', // 12
+  '', // 13
+  '# %% failing', // 14
+  'missing_name + 1', // 15
+  '',
+].join('\n');
+export const RESULTS_VALUE_LINE = 1;
+export const RESULTS_PICTURE_LINE = 11;
+export const RESULTS_FAILING_LINE = 15;
+
 /** Writes demo.py and .vscode/settings.json into `dir`; returns the settings file's path. */
 export function writeWorkspace(dir) {
   const settingsFile = path.join(dir, '.vscode', 'settings.json');
   fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
   fs.writeFileSync(settingsFile, JSON.stringify({ 'azureSessions.endpoint': 'local', 'azureSessions.trace.server': 'messages' }, null, 2));
   fs.writeFileSync(path.join(dir, 'demo.py'), DEMO);
+  fs.writeFileSync(path.join(dir, 'results.py'), RESULTS);
   return settingsFile;
 }
