@@ -1043,5 +1043,8 @@ mod languages;
 #[path = "lsp/displays.rs"]
 mod displays;
 
+#[path = "lsp/notebook.rs"]
+mod notebook;
+
 #[path = "lsp/doctor.rs"]
 mod doctor;

@@ -1,12 +1,12 @@
 //! The client against Microsoft's own custom-container sample (issue 13 item 10): the Flask
 //! server of Azure-Samples/dynamic-sessions-custom-container, unchanged, in
 //! `tests/fixtures/ms-custom-container`, used as a user would with `--api custom --custom-path
-//! execute`. Flask comes from PyPI into `target/ms-sample-venv` on first use.
+//! execute`. Flask comes from PyPI into `target/test-venv` on first use.
 
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,46 +27,10 @@ impl Drop for Sample {
     }
 }
 
-/// A Python with Flask: `target/ms-sample-venv`, made once (in a temporary directory renamed into
-/// place, so that tests starting together neither race nor see half an install).
-fn python_with_flask() -> PathBuf {
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    let venv = target.join("ms-sample-venv");
-    let python = venv.join("bin").join("python");
-    if python.exists() {
-        return python;
-    }
-    let building = target.join(format!("ms-sample-venv.{}", std::process::id()));
-    let status = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&building)
-        .status()
-        .expect("python3 -m venv");
-    assert!(status.success(), "python3 -m venv failed");
-    let status = Command::new(building.join("bin").join("python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .arg("flask")
-        .status()
-        .expect("pip install flask");
-    assert!(status.success(), "pip install flask (from PyPI) failed");
-    // Another test may have finished first: its venv is as good as ours.
-    if std::fs::rename(&building, &venv).is_err() {
-        let _ = std::fs::remove_dir_all(&building);
-    }
-    assert!(python.exists(), "no Python in {}", venv.display());
-    python
-}
-
 fn sample() -> Sample {
     let serve =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ms-custom-container/serve.py");
-    let mut child = Command::new(python_with_flask())
+    let mut child = Command::new(common::pyvenv::python_with_packages())
         .arg(serve)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

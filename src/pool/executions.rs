@@ -31,6 +31,9 @@ struct ExecBody {
     stdin: Option<String>,
     timeout: Option<f64>,
     output_max: Option<f64>,
+    /// `returnJupyterFormatExecutionResult` (2025-10-02-preview; the spec's examples spell it
+    /// `returnJupyterFormat`).
+    jupyter: bool,
 }
 
 fn number(value: Option<&Value>) -> Option<f64> {
@@ -90,6 +93,9 @@ fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<ExecBody, PoolError
         stdin: field("stdin").and_then(Value::as_str).map(str::to_string),
         timeout: number(field("timeoutInSeconds")),
         output_max: number(field("outputStreamsMaxLength")),
+        jupyter: ["returnJupyterFormatExecutionResult", "returnJupyterFormat"]
+            .iter()
+            .any(|name| field(name).and_then(Value::as_bool) == Some(true)),
     })
 }
 
@@ -212,6 +218,24 @@ fn refuse_stdin(body: &ExecBody) -> Result<(), PoolError> {
 
 /// The execution resource of a finished run (`$id` markers, the request's casing echoed, `""`
 /// for no value) and the timing headers Azure sends with it (decimal milliseconds).
+/// The execution's result: with the Jupyter format asked for and rich outputs made, the list of
+/// Jupyter outputs (figures as `display_data`, the last value as `execute_result`); else the
+/// value, or, when there is none, the first figure as the image object Azure returns.
+fn execution_result(outcome: &Outcome, jupyter: bool) -> Value {
+    if jupyter && !outcome.outputs.is_empty() {
+        return Value::Array(outcome.outputs.clone());
+    }
+    let empty = matches!(&outcome.result, Value::Null) || outcome.result == "";
+    let figure = outcome
+        .outputs
+        .iter()
+        .find_map(|o| o["data"]["image/png"].as_str());
+    match figure {
+        Some(png) if empty => json!({"type": "image", "format": "png", "base64_data": png}),
+        _ => outcome.result.clone(),
+    }
+}
+
 fn execution_resource(
     id: &str,
     identifier: &str,
@@ -231,9 +255,9 @@ fn execution_resource(
         (code, Value::String(String::new()))
     } else {
         let status = if outcome.ok { "Succeeded" } else { "Failed" };
-        let result = match &outcome.result {
+        let result = match execution_result(outcome, body.jupyter) {
             Value::Null => Value::String(String::new()),
-            other => other.clone(),
+            other => other,
         };
         (status.to_owned(), result)
     };
@@ -312,7 +336,7 @@ pub async fn legacy_execute(
             "status": if outcome.ok { "Success" } else { "Failure" },
             "stdout": outcome.stdout,
             "stderr": outcome.stderr,
-            "result": outcome.result,
+            "result": execution_result(&outcome, false),
             "executionTimeInMilliseconds": millis(&outcome),
         }
     }))

@@ -154,6 +154,8 @@ pub enum ExecEnd {
     Done {
         ok: bool,
         result: Value,
+        /// Rich outputs (Jupyter's `display_data`/`execute_result`), for the Jupyter format.
+        outputs: Vec<Value>,
         stdout: String,
         stderr: String,
     },
@@ -331,7 +333,7 @@ impl Interpreter {
             }
         };
 
-        let mut done: Option<(bool, Value)> = None;
+        let mut done: Option<(bool, Value, Vec<Value>)> = None;
         let mut ended = !sent;
         let (mut ob, mut eb) = (vec![0u8; READ_CHUNK], vec![0u8; READ_CHUNK]);
         loop {
@@ -384,7 +386,7 @@ impl Interpreter {
         }
 
         match done {
-            Some((ok, result)) => {
+            Some((ok, result, outputs)) => {
                 let (stdout, out_rest) = out.into_parts();
                 let (stderr, err_rest) = err.into_parts();
                 self.out_leftover = out_rest;
@@ -392,6 +394,7 @@ impl Interpreter {
                 ExecEnd::Done {
                     ok,
                     result,
+                    outputs,
                     stdout,
                     stderr,
                 }
@@ -484,13 +487,17 @@ fn feed(capture: &mut Capture, read: std::io::Result<usize>, buf: &[u8]) {
     }
 }
 
-fn parse_done(msg: &Value) -> Option<(bool, Value)> {
+fn parse_done(msg: &Value) -> Option<(bool, Value, Vec<Value>)> {
     if msg.get("op").and_then(Value::as_str) != Some("done") {
         return None;
     }
     let ok = msg.get("ok").and_then(Value::as_bool).unwrap_or(false);
     let result = msg.get("result").cloned().unwrap_or(Value::Null);
-    Some((ok, result))
+    let outputs = match msg.get("outputs") {
+        Some(Value::Array(outputs)) => outputs.clone(),
+        _ => Vec::new(),
+    };
+    Some((ok, result, outputs))
 }
 
 fn describe_exit(status: ExitStatus) -> String {

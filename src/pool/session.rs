@@ -56,6 +56,8 @@ pub struct Outcome {
     pub stdout: String,
     pub stderr: String,
     pub result: Value,
+    /// Rich outputs of the run (figures, the last value's MIME bundle), Jupyter-shaped.
+    pub outputs: Vec<Value>,
     pub elapsed: Duration,
 }
 
@@ -164,6 +166,7 @@ impl Session {
             stdout: String::new(),
             stderr: "[local pool] The session was stopped (deleted or expired) while this code was waiting or running.".into(),
             result: Value::from(""),
+            outputs: Vec::new(),
             elapsed: Duration::ZERO,
         })
     }
@@ -436,6 +439,7 @@ impl Actor {
             stdout: String::new(),
             stderr,
             result: Value::from(""),
+            outputs: Vec::new(),
             elapsed,
         };
 
@@ -493,6 +497,7 @@ impl Actor {
             ExecEnd::Done {
                 ok,
                 result,
+                outputs,
                 stdout,
                 stderr,
             } => Outcome {
@@ -500,6 +505,7 @@ impl Actor {
                 stdout,
                 stderr: format!("{note}{stderr}"),
                 result,
+                outputs,
                 elapsed,
             },
             ExecEnd::TimedOut { stdout, stderr } => {
@@ -515,6 +521,7 @@ impl Actor {
                     stdout,
                     stderr: format!("{note}{stderr}{}{TIMEOUT_MESSAGE}", line_break(&stderr)),
                     result: Value::from(""),
+                    outputs: Vec::new(),
                     elapsed,
                 }
             }
@@ -534,6 +541,7 @@ impl Actor {
                         line_break(&stderr)
                     ),
                     result: Value::from(""),
+                    outputs: Vec::new(),
                     elapsed,
                 }
             }

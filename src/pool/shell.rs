@@ -39,6 +39,7 @@ pub async fn run(
                 stdout: String::new(),
                 stderr: format!("[local pool] bash could not be started: {error}"),
                 result: Value::Null,
+                outputs: Vec::new(),
                 elapsed: started.elapsed(),
             };
         }
@@ -70,6 +71,7 @@ pub async fn run(
                 stdout,
                 stderr,
                 result: code.map(Value::from).unwrap_or(Value::Null),
+                outputs: Vec::new(),
                 elapsed: started.elapsed(),
             }
         }
@@ -85,6 +87,7 @@ pub async fn run(
                 stdout: String::new(),
                 stderr: "Request timed out waiting for code execution to complete".to_owned(),
                 result: Value::Null,
+                outputs: Vec::new(),
                 elapsed: started.elapsed(),
             }
         }

@@ -76,11 +76,12 @@ class Worker:
         os.dup2(self.out_fd, 1)
         os.dup2(self.err_fd, 2)
         self.set_stdin(request.get("stdin"))
-        ok, result = True, ""
+        ok, result, outputs = True, "", []
         try:
             has_value, value = self.run(request.get("code", ""))
             if has_value:
                 result = to_result(value)
+            outputs = rich_outputs(has_value, value)
         except SystemExit as e:
             if e.code not in (None, 0):
                 ok = False
@@ -98,7 +99,10 @@ class Worker:
                 pass
         write_all(self.out_fd, marker)
         write_all(self.err_fd, marker)
-        self.send('{"op":"done","ok":%s,"result":%s}' % ("true" if ok else "false", result_json(result)))
+        self.send(
+            '{"op":"done","ok":%s,"result":%s,"outputs":%s}'
+            % ("true" if ok else "false", result_json(result), outputs_json(outputs))
+        )
 
     def set_stdin(self, text):
         if text is None:
@@ -195,6 +199,87 @@ def image_png(value):
     except Exception:  # noqa: BLE001
         return None
     return None
+
+
+# Rich representations, as IPython asks objects for them: (method, MIME type, binary).
+REPR_METHODS = (
+    ("_repr_png_", "image/png", True),
+    ("_repr_jpeg_", "image/jpeg", True),
+    ("_repr_svg_", "image/svg+xml", False),
+    ("_repr_html_", "text/html", False),
+    ("_repr_markdown_", "text/markdown", False),
+    ("_repr_json_", "application/json", False),
+)
+OUTPUTS_LIMIT = 32 * 1024 * 1024
+
+
+def mime_bundle(value):
+    """The value's MIME bundle: text/plain and every rich repr it has."""
+    bundle = {"text/plain": safe_repr(value)}
+    if isinstance(value, type):
+        return bundle
+    for name, mime, binary in REPR_METHODS:
+        try:
+            method = getattr(value, name, None)
+            data = method() if callable(method) else None
+            if isinstance(data, tuple):  # (data, metadata)
+                data = data[0]
+            if data is None:
+                continue
+            if binary:
+                if isinstance(data, str):
+                    data = data.encode("latin-1")
+                bundle[mime] = base64.b64encode(bytes(data)).decode("ascii")
+            elif mime == "application/json":
+                json.dumps(data)
+                bundle[mime] = data
+            else:
+                bundle[mime] = str(data)
+        except Exception:  # noqa: BLE001 - a broken repr is no repr
+            continue
+    png = image_png(value) if "image/png" not in bundle else None
+    if png is not None:
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
+    return bundle
+
+
+def rich_outputs(has_value, value):
+    """Figures left open by the code (shown and closed, as Jupyter's inline backend does) and
+    the last value's bundle when it has more than text, as Jupyter outputs."""
+    outputs = []
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        try:
+            import io
+
+            for number in plt.get_fignums():
+                figure = plt.figure(number)
+                if has_value and figure is value:
+                    continue
+                buf = io.BytesIO()
+                figure.savefig(buf, format="png", bbox_inches="tight")
+                outputs.append({
+                    "output_type": "display_data",
+                    "data": {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"),
+                             "text/plain": safe_repr(figure)},
+                    "metadata": {},
+                })
+            plt.close("all")
+        except Exception:  # noqa: BLE001
+            pass
+    if has_value and value is not None:
+        bundle = mime_bundle(value)
+        if len(bundle) > 1:
+            outputs.append({"output_type": "execute_result", "data": bundle, "metadata": {}})
+    return outputs
+
+
+def outputs_json(outputs):
+    try:
+        text = json.dumps(outputs, allow_nan=False)
+    except Exception:  # noqa: BLE001
+        return "[]"
+    return text if len(text) <= OUTPUTS_LIMIT else "[]"
 
 
 def safe_repr(value):

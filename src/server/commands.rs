@@ -223,7 +223,10 @@ impl Inner {
     /// The session a file command names (through a document or folder URI, else the default
     /// one) and its pool: with `endpoint = "local"`, the local pool of the language the session
     /// last ran, where its files are.
-    async fn command_pool(&self, uri: Option<&Uri>) -> jsonrpc::Result<(Arc<Session>, Resolved)> {
+    pub(super) async fn command_pool(
+        &self,
+        uri: Option<&Uri>,
+    ) -> jsonrpc::Result<(Arc<Session>, Resolved)> {
         let (session, settings) = self.command_session(uri)?;
         self.refresh_identifier(&session);
         let language = session.language();

@@ -6,6 +6,7 @@ mod config;
 mod displays;
 mod documents;
 mod edits;
+mod export;
 mod features;
 mod marks;
 mod output;
@@ -17,6 +18,7 @@ mod runtime;
 mod sessions;
 mod stdin;
 mod transport;
+mod variables;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -349,6 +351,20 @@ impl LanguageServer for Backend {
             DOCTOR => {
                 inner
                     .doctor(parse_args(DOCTOR, args, r#"{"uri"?}"#)?)
+                    .await?
+            }
+            VARIABLES => {
+                inner
+                    .variables(parse_args(VARIABLES, args, r#"{"uri"?}"#)?)
+                    .await?
+            }
+            EXPORT_NOTEBOOK => {
+                inner
+                    .export_notebook(parse_args(
+                        EXPORT_NOTEBOOK,
+                        args,
+                        r#"{"targetUri", "uri"?}"#,
+                    )?)
                     .await?
             }
             other => {

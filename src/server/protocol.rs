@@ -15,8 +15,10 @@ pub const LIST_FILES: &str = "azure-sessions.listFiles";
 pub const DOWNLOAD_FILE: &str = "azure-sessions.downloadFile";
 /// *Extension*: checks the pool of a document's (or the first folder's) settings; the report.
 pub const DOCTOR: &str = "azure-sessions.doctor";
+pub const VARIABLES: &str = "azure-sessions.variables";
+pub const EXPORT_NOTEBOOK: &str = "azure-sessions.exportNotebook";
 
-pub const COMMANDS: [&str; 8] = [
+pub const COMMANDS: [&str; 10] = [
     RUN,
     RUN_CELL,
     RESET_SESSION,
@@ -25,6 +27,8 @@ pub const COMMANDS: [&str; 8] = [
     LIST_FILES,
     DOWNLOAD_FILE,
     DOCTOR,
+    VARIABLES,
+    EXPORT_NOTEBOOK,
 ];
 
 /// The scheme of output documents (`azure-sessions://output/…`).
@@ -60,6 +64,13 @@ pub struct UploadArgs {
     /// The document (or folder) whose session receives the file, as for a run; without it, the
     /// default session. Never the uploaded file's own path.
     pub document_uri: Option<Uri>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportArgs {
+    pub target_uri: Uri,
+    pub uri: Option<Uri>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,6 +12,7 @@ use tower_lsp_server::ls_types::*;
 use super::commands::MAX_UPLOAD_BYTES;
 use super::config::local_path;
 use super::displays::{describe, first_image, save_displays};
+use super::export;
 use super::marks::{Shown, moved};
 use super::output::{diagnostics_for, hover_text, inline_value, spill, to_lsp_diagnostic};
 use super::progress::{CancelEntry, RunProgress};
@@ -21,6 +22,7 @@ use super::sessions::Session;
 use super::{Inner, lock, token_key};
 use crate::code::{self, Pos, Snippet, Target};
 use crate::languages;
+use crate::notebook::{self, RunRecord};
 use crate::sessions::{ExecuteRequest, Execution, ExecutionStatus, RetryNotice};
 use crate::settings::Settings;
 use crate::traceback;
@@ -409,6 +411,25 @@ impl Inner {
             state.runs += 1;
             state.last_run_at = Some(started_at.clone());
             state.last_run = Some(Instant::now());
+            export::record(
+                &mut state.history,
+                RunRecord {
+                    number,
+                    code: snippet.code.clone(),
+                    stdout: execution.stdout.clone(),
+                    stderr: execution.stderr.clone(),
+                    result: execution.result.clone(),
+                    error: error.as_ref().map(|e| (e.kind.clone(), e.message.clone())),
+                    displays: displays
+                        .iter()
+                        .map(|d| notebook::Display {
+                            mime_type: d.mime_type.clone(),
+                            text: d.text.clone(),
+                            path: d.path.clone(),
+                        })
+                        .collect(),
+                },
+            );
             state.transcript.push(&Entry {
                 number,
                 started_at: &started_at,

@@ -36,6 +36,8 @@ pub struct SessionState {
     pub last_run_at: Option<String>,
     pub last_run: Option<Instant>,
     pub transcript: Transcript,
+    /// The runs as the notebook export keeps them (the latest `MAX_RECORDED_RUNS`).
+    pub history: Vec<crate::notebook::RunRecord>,
     /// What the pool last said about the session, to notice it was recycled.
     /// The `x-ms-session-guid` of the last run: a different one later means a new container.
     pub session_guid: Option<String>,
@@ -172,6 +174,7 @@ impl Inner {
                 last_run_at: None,
                 last_run: None,
                 transcript: Transcript::new(header),
+                history: Vec::new(),
                 session_guid: None,
             }),
             queue,

@@ -13,7 +13,9 @@ use super::answer_errors::{
     transport_error,
 };
 use super::error::SessionsError;
-use super::request_body::{Memory, execute_body, refuses_output_max, takes_stdin};
+use super::request_body::{
+    Memory, execute_body, refuses_jupyter_format, refuses_output_max, takes_stdin,
+};
 use super::response::{self, Execution};
 use super::retry;
 use super::{Api, ExecuteRequest, PoolTarget};
@@ -227,11 +229,20 @@ impl SessionsClient {
             // this pool, so the fallback costs one round trip once, not on every run.
             if let SessionsError::BadRequest { code, message } = &error
                 && pool.api == Api::Executions
-                && fallbacks < 2
+                && fallbacks < 3
             {
                 if code == "SessionPropertiesMissing" && !learned.wrapped {
                     tracing::debug!("the pool wants the wrapped body; retrying once");
                     self.learned.update(pool, |l| l.wrapped = true);
+                    fallbacks += 1;
+                    continue;
+                }
+                if refuses_jupyter_format(code, message) && !learned.without_jupyter_format {
+                    tracing::debug!(
+                        "the pool refused the Jupyter format; retrying once without it"
+                    );
+                    self.learned
+                        .update(pool, |l| l.without_jupyter_format = true);
                     fallbacks += 1;
                     continue;
                 }

@@ -36,6 +36,8 @@ pub struct Learned {
     pub wrapped: bool,
     /// It refused `outputStreamsMaxLength` by name.
     pub without_output_max: bool,
+    /// It refused `returnJupyterFormatExecutionResult` by name.
+    pub without_jupyter_format: bool,
     /// It has answered an execute request (so a later 404 is not a wrong endpoint).
     pub answered: bool,
 }
@@ -82,6 +84,10 @@ pub fn execute_body(pool: &PoolTarget, request: &ExecuteRequest<'_>, learned: Le
             if version >= OUTPUT_MAX_SINCE && !learned.without_output_max {
                 body["outputStreamsMaxLength"] = json!(OUTPUT_STREAMS_MAX_LENGTH);
             }
+            // Rich results (figures, HTML tables) as Jupyter MIME bundles, same api-version.
+            if version >= OUTPUT_MAX_SINCE && !learned.without_jupyter_format {
+                body["returnJupyterFormatExecutionResult"] = json!(true);
+            }
             if learned.wrapped {
                 json!({ "properties": body })
             } else {
@@ -107,6 +113,13 @@ pub fn execute_body(pool: &PoolTarget, request: &ExecuteRequest<'_>, learned: Le
             }
         }),
     }
+}
+
+/// Whether a 400 names `returnJupyterFormatExecutionResult` (a pool without the field).
+pub fn refuses_jupyter_format(code: &str, message: &str) -> bool {
+    format!("{code} {message}")
+        .to_ascii_lowercase()
+        .contains("returnjupyterformat")
 }
 
 /// Whether a 400 names `outputStreamsMaxLength` (a pool or api-version without the field).

@@ -4,5 +4,6 @@ pub mod fake_az;
 pub mod fake_pool;
 pub mod lsp;
 pub mod misbehaving;
+pub mod pyvenv;
 pub mod tls;
 pub mod workspace;

@@ -148,3 +148,40 @@ async fn inline_values_are_inlay_hints_until_the_code_is_edited() {
         "{shown}"
     );
 }
+
+/// The local pool (issue 15 item 2) answers the Jupyter format with every rich repr of the last
+/// value, as IPython asks for them: no plotting library needed.
+#[tokio::test]
+async fn the_local_pool_gives_rich_reprs_without_any_plotting_library() {
+    let ws = workspace();
+    let lsp = start(&ws, super::local()).await;
+    let uri = uri_in(&ws.folder, "table.py");
+    let code = format!(
+        "import base64\nclass Table:\n    def _repr_html_(self):\n        return '<table><tr><td>1</td></tr></table>'\n    def _repr_markdown_(self):\n        return '| a |'\n    def _repr_png_(self):\n        return base64.b64decode('{PNG}')\n    def __repr__(self):\n        return 'Table(1 row)'\nTable()\n"
+    );
+    lsp.open(&uri, "python", &code).await;
+    let ran = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap();
+    assert_eq!(ran["result"], "Table(1 row)", "{ran}");
+    let types: Vec<&str> = ran["displays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["mimeType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["image/png", "text/html", "text/markdown"], "{ran}");
+    assert_eq!(
+        ran["displays"][1]["text"],
+        "<table><tr><td>1</td></tr></table>"
+    );
+    // A plain value stays a plain value.
+    lsp.open(&uri, "python", "6 * 7\n").await;
+    let plain = lsp
+        .command("azure-sessions.run", json!({"uri": uri}))
+        .await
+        .unwrap();
+    assert_eq!(plain["result"], 42, "{plain}");
+    assert_eq!(plain["displays"], json!([]));
+}

@@ -1,0 +1,45 @@
+//! A Python with packages from PyPI for tests (Flask for Microsoft's sample server, nbformat to
+//! validate exported notebooks): `target/test-venv`, made once, in a temporary directory renamed
+//! into place so that tests starting together neither race nor see half an install.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PACKAGES: &[&str] = &["flask", "nbformat"];
+
+pub fn python_with_packages() -> PathBuf {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let venv = target.join("test-venv");
+    let python = venv.join("bin").join("python");
+    if python.exists() {
+        return python;
+    }
+    let building = target.join(format!("test-venv.{}", std::process::id()));
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&building)
+        .status()
+        .expect("python3 -m venv");
+    assert!(status.success(), "python3 -m venv failed");
+    let status = Command::new(building.join("bin").join("python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(PACKAGES)
+        .status()
+        .expect("pip install");
+    assert!(
+        status.success(),
+        "pip install {PACKAGES:?} (from PyPI) failed"
+    );
+    // Another test may have finished first: its venv is as good as ours.
+    if std::fs::rename(&building, &venv).is_err() {
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    assert!(python.exists(), "no Python in {}", venv.display());
+    python
+}
