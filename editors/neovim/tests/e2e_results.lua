@@ -115,6 +115,83 @@ return function(t)
     end, 'an inlay hint "✗ NameError…" on line 15; have: ' .. all_hints())
   end)
 
+  check('an HTML result shows as its plain text; :LspAzureSessionsOpenDisplay opens it in the browser from a page without scripts', function()
+    goto_line(24)
+    local o = run_and_wait(':LspAzureSessionsRunCell on the HTML cell', function()
+      vim.cmd('LspAzureSessionsRunCell')
+    end)
+    expect(o.status == 'Succeeded', 'status %s: %s', tostring(o.status), vim.inspect(o))
+    expect(o.result == 'T-plain', 'result %s', vim.inspect(o.result))
+    expect(type(o.displays) == 'table' and o.displays[1] and o.displays[1].mimeType == 'text/html', 'displays %s', vim.inspect(o.displays))
+    local last = notes[#notes] and notes[#notes].msg or ''
+    expect(last:find('=> T-plain', 1, true) and last:find('[text/html] :LspAzureSessionsOpenDisplay', 1, true), 'message %q', last)
+    local n = #opened
+    vim.cmd('LspAzureSessionsOpenDisplay')
+    expect(#opened == n + 1, 'vim.ui.open calls: %s', vim.inspect(opened))
+    local path = opened[#opened]
+    expect(type(path) == 'string' and path:match('%.html$'), 'opened %s', vim.inspect(path))
+    local f = io.open(path, 'rb')
+    expect(f, '%s does not exist', path)
+    local page = f:read('*a')
+    f:close()
+    expect(page:find('<td onclick=\'alert(1)\'>html-cell</td>', 1, true), 'the page lacks the table: %s', page)
+    expect(page:find([[http-equiv="Content-Security-Policy" content="default-src 'none';]], 1, true), 'the page has no CSP: %s', page)
+  end)
+
+  check(':LspAzureSessionsVariables lists a variable a run defined in a float', function()
+    goto_line(18)
+    run_and_wait(':LspAzureSessionsRun on the variables line', function()
+      vim.cmd('LspAzureSessionsRun')
+    end)
+    local done
+    as.variables(buf, function(err, r)
+      done = { err = err, r = r }
+    end)
+    wait(10000, function()
+      return done ~= nil
+    end, 'azure-sessions.variables')
+    expect(not done.err, 'error %s', vim.inspect(done.err))
+    local text
+    for _, win in ipairs(api.nvim_list_wins()) do
+      if api.nvim_win_get_config(win).relative ~= '' then
+        local t = table.concat(api.nvim_buf_get_lines(api.nvim_win_get_buf(win), 0, -1, false), '\n')
+        if t:find('e2e_numbers', 1, true) then
+          text = t
+          pcall(api.nvim_win_close, win, true)
+        end
+      end
+    end
+    expect(text, 'no float lists e2e_numbers; the server answered %s', vim.inspect(done.r))
+    expect(text:find('e2e_numbers%s+list%s+3%s+%[1, 2, 3%]'), 'float:\n%s', text)
+    expect(text:find("e2e_text%s+str%s+'vars%-ok'"), 'float:\n%s', text)
+    api.nvim_set_current_buf(buf)
+  end)
+
+  check(':LspAzureSessionsExportNotebook {path} writes the session\'s runs as an nbformat 4 notebook', function()
+    local target = vim.fs.joinpath(ws, 'nvim-export.ipynb')
+    vim.cmd('LspAzureSessionsExportNotebook ' .. vim.fn.fnameescape(target))
+    wait(10000, function()
+      return vim.fn.filereadable(target) == 1
+    end, target)
+    local nb = vim.json.decode(table.concat(vim.fn.readfile(target), '\n'))
+    expect(nb.nbformat == 4, 'nbformat %s', vim.inspect(nb.nbformat))
+    local found = false
+    for _, c in ipairs(nb.cells or {}) do
+      local src = type(c.source) == 'table' and table.concat(c.source) or tostring(c.source)
+      if src:find('e2e_numbers = [1, 2, 3]', 1, true) then
+        found = true
+      end
+    end
+    expect(found, 'no cell with the variables line among %d cells', #(nb.cells or {}))
+    wait(3000, function()
+      for _, n2 in ipairs(notes) do
+        if n2.msg:find('exported %d+ runs? to ' .. vim.pesc(target)) then
+          return true
+        end
+      end
+    end, 'a message naming ' .. target)
+  end)
+
   check('inlay_hints = false leaves inlay hints off in the buffers the server attaches to', function()
     as.setup({ inlay_hints = false })
     vim.cmd.edit(vim.fn.fnameescape(vim.fs.joinpath(ws, 'whole.py')))

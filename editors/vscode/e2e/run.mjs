@@ -42,6 +42,7 @@ import { cancelledRunLeavesStatusIdle } from './steps/cancel.mjs';
 import { multiRootShowOutput } from './steps/multi-root.mjs';
 import { resultsView } from './steps/results.mjs';
 import { localRuns } from './steps/runs.mjs';
+import { variablesAndNotebook } from './steps/variables.mjs';
 import { resetSession, sessionFiles } from './steps/session-commands.mjs';
 import { settingsChanges } from './steps/settings.mjs';
 import { signInWithVsCode } from './steps/sign-in.mjs';
@@ -53,7 +54,7 @@ const screenshotName = args.indexOf('--screenshot') >= 0 ? args[args.indexOf('--
 const screenshot = path.join(artifacts, path.basename(screenshotName));
 const vsixArg = args.indexOf('--vsix') >= 0 ? args[args.indexOf('--vsix') + 1] : process.env.VSIX;
 const keep = args.includes('--keep');
-// --steps a,b: run only these steps after the first (for working on them): results, files, cancel,
+// --steps a,b: run only these steps after the first (for working on them): results, variables, files, cancel,
 // reset, settings, sign-in, multi-root.
 const only = args.indexOf('--steps') >= 0 ? new Set((args[args.indexOf('--steps') + 1] ?? '').split(',')) : undefined;
 const want = (step) => !only || only.has(step);
@@ -132,6 +133,8 @@ async function main() {
   if (!(await localRuns(wb, { demo, screenshot }))) return;
   // Step 4b: rich results (Results panel, image hover, inlay values); not with the stand-in server.
   if (want('results') && !fakeServer) await resultsView(wb, { demo, screenshot });
+  // Step 4c: the Session Variables view and Export Session as Notebook…; not with the stand-in server.
+  if (want('variables') && !fakeServer) await variablesAndNotebook(wb, { demo, workspace: h.dirs.workspace });
   // Steps 5-7: session info, uploads, download.
   if (want('files')) await sessionFiles(wb, { demo, row, tmp: h.tmp, workspace: h.dirs.workspace });
   // Step 7b: cancel a slow run (review F19); step 8 (Reset Session) then ends the code left running.

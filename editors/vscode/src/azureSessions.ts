@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { ErrorCodes, ExecuteCommandRequest, ResponseError } from 'vscode-languageclient/node';
 import { downloadFile, uploadFile } from './commands/files';
+import { exportNotebook } from './commands/notebook';
 import { runCell, runFile, runSelection } from './commands/run';
 import { diagnosePool, resetSession, sessionInfo, showOutput } from './commands/session';
 import { errorMessage, SECTION, updateShiftEnterContext } from './config';
@@ -12,6 +13,7 @@ import { Results } from './results';
 import { Server } from './server';
 import { SessionStatusBar } from './statusBar';
 import { statusAfterError } from './util';
+import { VariablesView } from './variables';
 
 const RUN_COMMANDS: ReadonlySet<string> = new Set([SERVER_COMMANDS.run, SERVER_COMMANDS.runCell]);
 
@@ -21,6 +23,7 @@ export class AzureSessions implements vscode.Disposable, Host {
   readonly transcripts: TranscriptProvider;
   readonly server: Server;
   readonly results: Results;
+  readonly variables: VariablesView;
   private readonly disposables: { dispose(): unknown }[] = [];
   lastOutputUri: vscode.Uri | undefined;
 
@@ -32,9 +35,11 @@ export class AzureSessions implements vscode.Disposable, Host {
     this.results = new Results((m) => {
       this.info(m);
     });
+    this.variables = new VariablesView(this);
     this.disposables.push(
       this.log,
       this.results,
+      this.variables,
       this.statusBar,
       this.transcripts,
       vscode.workspace.registerTextDocumentContentProvider(OUTPUT_SCHEME, this.transcripts),
@@ -84,6 +89,9 @@ export class AzureSessions implements vscode.Disposable, Host {
           await this.results.record(command, arg, result).catch((e: unknown) => {
             this.info(`Results: ${errorMessage(e)}`);
           });
+          const uri = arg && typeof arg === 'object' && typeof (arg as { uri?: unknown }).uri === 'string' ? (arg as { uri: string }).uri : undefined;
+          const languageId = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri)?.languageId;
+          this.variables.afterRun(uri, languageId);
         }
       } else if (isRun) {
         this.statusBar.setIdle();
@@ -145,6 +153,7 @@ export class AzureSessions implements vscode.Disposable, Host {
     reg('azureSessions.uploadFile', (arg, all) => uploadFile(this, arg, all));
     reg('azureSessions.downloadFile', () => downloadFile(this));
     reg('azureSessions.diagnosePool', () => diagnosePool(this));
+    reg('azureSessions.exportNotebook', () => exportNotebook(this));
     reg('azureSessions.restartServer', () => this.server.restart('requested'));
     reg('azureSessions.showServerLog', () => {
       this.log.show(true);

@@ -11,6 +11,8 @@ export const SERVER_COMMANDS = {
   downloadFile: 'azure-sessions.downloadFile',
   /** Extension: the pool doctor's report for a document's (or the first folder's) settings. */
   doctor: 'azure-sessions.doctor',
+  variables: 'azure-sessions.variables',
+  exportNotebook: 'azure-sessions.exportNotebook',
 } as const;
 
 export const OUTPUT_SCHEME = 'azure-sessions';

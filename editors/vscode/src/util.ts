@@ -201,3 +201,33 @@ export function statusAfterError(code: number | undefined): 'idle' | 'error' {
 export function transcriptToShow(activeSessionOutput: string | undefined, lastChanged: string | undefined): string | undefined {
   return activeSessionOutput ?? lastChanged;
 }
+
+/** A variable of the session, as azure-sessions.variables lists it. */
+export interface SessionVariable {
+  name: string;
+  type: string;
+  summary: string;
+  size?: number | string;
+}
+
+/** The text a variable shows beside its name: `list [3]  [1, 2, 3]`. */
+export function describeVariable(v: SessionVariable): string {
+  const size = v.size === undefined ? '' : ` [${String(v.size)}]`;
+  return `${v.type}${size}  ${v.summary}`;
+}
+
+/** The file name offered for a notebook export: the document's name with .ipynb, else "session.ipynb". */
+export function notebookName(documentUri: string | undefined): string {
+  if (!documentUri) {
+    return 'session.ipynb';
+  }
+  const path = documentUri.replace(/[?#].*$/, '').replace(/\/+$/, '');
+  let base = path.slice(path.lastIndexOf('/') + 1);
+  try {
+    base = decodeURIComponent(base);
+  } catch {
+    // keep it encoded
+  }
+  const stem = base.includes(':') ? '' : base.replace(/\.[^.]*$/, '');
+  return `${stem || 'session'}.ipynb`;
+}

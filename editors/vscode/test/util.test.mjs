@@ -119,3 +119,13 @@ test('Show Output opens the active document\'s session transcript, else the last
   assert.equal(u.transcriptToShow(undefined, 'azure-sessions://output/a.log'), 'azure-sessions://output/a.log');
   assert.equal(u.transcriptToShow(undefined, undefined), undefined);
 });
+
+test('describeVariable and notebookName', () => {
+  assert.equal(u.describeVariable({ name: 'a', type: 'list', summary: '[1, 2, 3]', size: 3 }), 'list [3]  [1, 2, 3]');
+  assert.equal(u.describeVariable({ name: 'df', type: 'DataFrame', summary: 'a b', size: '2 × 3' }), 'DataFrame [2 × 3]  a b');
+  assert.equal(u.describeVariable({ name: 'n', type: 'int', summary: '42' }), 'int  42');
+  assert.equal(u.notebookName('file:///w/my%20demo.py'), 'my demo.ipynb');
+  assert.equal(u.notebookName('file:///w/folder/'), 'folder.ipynb');
+  assert.equal(u.notebookName('untitled:Untitled-1'), 'session.ipynb');
+  assert.equal(u.notebookName(undefined), 'session.ipynb');
+});

@@ -108,6 +108,12 @@ function M.attach(client, bufnr)
   cmd('LspAzureSessionsFiles', function()
     session.list_files(bufnr)
   end, { desc = 'List the files in the Azure session' })
+  cmd('LspAzureSessionsVariables', function()
+    session.variables(bufnr)
+  end, { desc = "Show the Azure session's variables in a float" })
+  cmd('LspAzureSessionsExportNotebook', function(o)
+    session.export_notebook(o.args, bufnr)
+  end, { nargs = '?', complete = 'file', desc = "Export the Azure session's runs as a Jupyter notebook [path]" })
   cmd('LspAzureSessionsOpenDisplay', function(o)
     displays.open(bufnr, tonumber(o.args))
   end, {
@@ -127,6 +133,8 @@ local commands = {
   'LspAzureSessionsDownload',
   'LspAzureSessionsFiles',
   'LspAzureSessionsOpenDisplay',
+  'LspAzureSessionsVariables',
+  'LspAzureSessionsExportNotebook',
 }
 M.commands = commands
 

@@ -47,53 +47,7 @@ function M.is_image(d)
   return IMAGE_TYPES[d.mimeType] ~= nil and file_of(d) ~= nil
 end
 
---- A float near the cursor for a scratch buffer; closed when the cursor moves or on `q`.
----@return integer buf, integer win
-local function float(lines, opts)
-  opts = opts or {}
-  local buf = api.nvim_create_buf(false, true)
-  vim.bo[buf].bufhidden = 'wipe'
-  if lines then
-    api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-    vim.bo[buf].modifiable = false
-  end
-  if opts.filetype then
-    vim.bo[buf].filetype = opts.filetype
-  end
-  local width = opts.width or 60
-  if lines then
-    width = 20
-    for _, l in ipairs(lines) do
-      width = math.max(width, vim.fn.strdisplaywidth(l))
-    end
-  end
-  width = math.min(width, math.max(20, vim.o.columns - 4))
-  local height = math.min(opts.height or (lines and #lines or 20), math.max(3, vim.o.lines - 4))
-  local win = api.nvim_open_win(buf, opts.enter == true, {
-    relative = 'cursor',
-    row = 1,
-    col = 0,
-    width = width,
-    height = math.max(1, height),
-    style = 'minimal',
-    border = 'rounded',
-    title = opts.title,
-    title_pos = opts.title and 'center' or nil,
-  })
-  vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true })
-  if not opts.enter then
-    local origin = api.nvim_get_current_buf()
-    api.nvim_create_autocmd({ 'CursorMoved', 'BufLeave', 'InsertEnter' }, {
-      buffer = origin,
-      once = true,
-      callback = function()
-        pcall(api.nvim_win_close, win, true)
-      end,
-    })
-  end
-  return buf, win
-end
-M._float = float
+local float = core.float
 
 --- snacks.nvim: an image placement in a float. Returns true when it showed the image.
 local function try_snacks(path)

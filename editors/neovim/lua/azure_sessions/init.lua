@@ -70,6 +70,8 @@ M.upload = session.upload
 M.download = session.download
 M.list_files = session.list_files
 M._complete_remote = session._complete_remote
+M.variables = session.variables
+M.export_notebook = session.export_notebook
 
 M.open_display = displays.open
 M.show_image = displays.show_image

@@ -1,4 +1,5 @@
---- Session and file commands: reset, info, upload, download, list.
+--- Session and file commands: reset, info, variables, notebook export, upload, download, list.
+local api = vim.api
 local core = require('azure_sessions.core')
 local notify, need_client, exec = core.notify, core.need_client, core.exec
 
@@ -141,6 +142,89 @@ function M._complete_remote(arglead)
     end
   end
   return names
+end
+
+--- The session's variables as aligned lines: name, type, size, value.
+---@param vars {name: string, type: string, summary: string, size: any}[]
+---@return string[]
+function M.variable_lines(vars)
+  local rows = { { 'name', 'type', 'size', 'value' } }
+  for _, v in ipairs(vars) do
+    local size = (v.size == nil or v.size == vim.NIL) and '' or tostring(v.size)
+    rows[#rows + 1] = { tostring(v.name), tostring(v.type), size, tostring(v.summary or '') }
+  end
+  local widths = { 0, 0, 0 }
+  for _, r in ipairs(rows) do
+    for i = 1, 3 do
+      widths[i] = math.max(widths[i], vim.fn.strdisplaywidth(r[i]))
+    end
+  end
+  local lines = {}
+  for _, r in ipairs(rows) do
+    local cells = {}
+    for i = 1, 3 do
+      cells[i] = r[i] .. string.rep(' ', widths[i] - vim.fn.strdisplaywidth(r[i]))
+    end
+    lines[#lines + 1] = table.concat(cells, '  ') .. '  ' .. r[4]
+  end
+  return lines
+end
+
+--- `:LspAzureSessionsVariables`: the session's user globals in a float (`q` closes it).
+function M.variables(bufnr, cb)
+  bufnr = vim._resolve_bufnr(bufnr)
+  local client = need_client(bufnr)
+  if not client then
+    return
+  end
+  exec(client, bufnr, 'azure-sessions.variables', { uri = vim.uri_from_bufnr(bufnr) }, function(err, result)
+    if not err and type(result) == 'table' then
+      if #result == 0 then
+        notify('no variables in the session yet')
+      else
+        core.float(M.variable_lines(result), { enter = true, title = ' session variables ' })
+      end
+    end
+    if cb then
+      cb(err, result)
+    end
+  end)
+end
+
+--- The notebook a buffer's session is exported to by default: <root>/<file name>.ipynb.
+local function default_notebook(client, bufnr)
+  local name = vim.fn.fnamemodify(api.nvim_buf_get_name(bufnr), ':t:r')
+  return vim.fs.joinpath(client.root_dir or vim.fn.getcwd(), (name ~= '' and name or 'session') .. '.ipynb')
+end
+
+--- `:LspAzureSessionsExportNotebook [path]`: the session's runs as an nbformat 4 notebook
+--- (without a path: asks, offering <root>/<file name>.ipynb).
+function M.export_notebook(path, bufnr, cb)
+  bufnr = vim._resolve_bufnr(bufnr)
+  local client = need_client(bufnr)
+  if not client then
+    return
+  end
+  local function export(target)
+    if not target or target == '' then
+      return
+    end
+    target = vim.fn.fnamemodify(vim.fn.expand(target), ':p')
+    local args = { uri = vim.uri_from_bufnr(bufnr), targetUri = vim.uri_from_fname(target) }
+    exec(client, bufnr, 'azure-sessions.exportNotebook', args, function(err, result)
+      if not err and type(result) == 'table' then
+        local cells = tonumber(result.cells) or 0
+        notify(('exported %d run%s to %s'):format(cells, cells == 1 and '' or 's', target))
+      end
+      if cb then
+        cb(err, result)
+      end
+    end)
+  end
+  if path and path ~= '' then
+    return export(path)
+  end
+  vim.ui.input({ prompt = 'Export the session as a notebook to: ', default = default_notebook(client, bufnr), completion = 'file' }, export)
 end
 
 return M

@@ -22,8 +22,8 @@ export const DEMO = [
 export const FAILING_LINE = 9; // one-based, as shown in the gutter
 export const SLOW_LINE = 13;
 
-// The Results view's file (steps/results.mjs): a value, an object whose _repr_png_ is a 40×20 PNG
-// made with the standard library (so no matplotlib is needed), and a failing line.
+// The Results view's file (steps/results.mjs, steps/variables.mjs): a value, an object whose _repr_png_
+// is a 40×20 PNG made with the standard library (so no matplotlib is needed), a failing line, variables, an object whose _repr_html_ has a script.
 export const RESULTS = [
   '6 * 7', // 1
   '', // 2
@@ -40,11 +40,22 @@ export const RESULTS = [
   '', // 13
   '# %% failing', // 14
   'missing_name + 1', // 15
+  '', // 16
+  '# %% variables', // 17
+  'e2e_numbers = [1, 2, 3]; e2e_text = "vars-" + "ok"', // 18
+  '', // 19
+  '# %% html', // 20
+  'class T:', // 21
+  '    def _repr_html_(self): return "<table><tr><td onclick=\'alert(1)\'>html-cell</td></tr></table><script>alert(2)</script>"', // 22
+  '    def __repr__(self): return "T-plain"', // 23
+  'T()', // 24
   '',
 ].join('\n');
 export const RESULTS_VALUE_LINE = 1;
 export const RESULTS_PICTURE_LINE = 11;
 export const RESULTS_FAILING_LINE = 15;
+export const RESULTS_VARIABLES_LINE = 18;
+export const RESULTS_HTML_LINE = 24;
 
 /** Writes demo.py and .vscode/settings.json into `dir`; returns the settings file's path. */
 export function writeWorkspace(dir) {

@@ -1,12 +1,12 @@
 // Step 4b (local pool): rich results. A line's value shows as an inlay hint at its end; a cell whose
 // last value has _repr_png_ shows the picture in the "Azure Sessions: Results" panel (loaded through
 // the webview, at its natural size, click to zoom) and in a hover over its lines; a failing line's
-// error in the Results panel links back to the line.
+// error in the Results panel links back to the line; an HTML result shows as a sanitized table.
 import fs from 'node:fs';
 import path from 'node:path';
 import { check } from '../lib/checks.mjs';
 import { artifacts, repoRoot } from '../lib/code-server.mjs';
-import { RESULTS_FAILING_LINE, RESULTS_PICTURE_LINE, RESULTS_VALUE_LINE } from '../lib/workspace.mjs';
+import { RESULTS_FAILING_LINE, RESULTS_HTML_LINE, RESULTS_PICTURE_LINE, RESULTS_VALUE_LINE } from '../lib/workspace.mjs';
 
 /** The document inside the Results webview (code-server nests it in two iframes). */
 function resultsFrame(page) {
@@ -58,10 +58,6 @@ export async function resultsView(wb, { demo, screenshot }) {
   const stdoutOk = await frame.locator('section.run pre.stdout', { hasText: 'picture-cell' }).first().waitFor({ timeout: 5000 }).then(() => true, () => false);
   const labelText = ((await frame.locator('section.run header .label').last().textContent({ timeout: 5000 }).catch(() => '')) ?? '').trim();
   check('the Results panel names the run\'s file and lines and shows its stdout', stdoutOk && /^results\.py:4–12$/.test(labelText), `label ${JSON.stringify(labelText)}, stdout shown: ${stdoutOk}`);
-  fs.mkdirSync(artifacts, { recursive: true });
-  const shot = path.join(path.dirname(screenshot), 'vscode-results.png');
-  await page.screenshot({ path: shot });
-  check('screenshot of the Results panel saved', fs.existsSync(shot), path.relative(repoRoot, shot));
 
   // 3. Click to zoom, click again to close.
   let zoomed = false;
@@ -113,6 +109,25 @@ export async function resultsView(wb, { demo, screenshot }) {
     linkOk && before !== RESULTS_FAILING_LINE && after === RESULTS_FAILING_LINE,
     `link shown: ${linkOk}, cursor on line ${before} before, ${after} after`,
   );
+
+  // 6. An HTML result (_repr_html_ with an onclick and a script): the table shows, sanitized.
+  await wb.focusEditor(editor);
+  await wb.goToLine(RESULTS_HTML_LINE);
+  await wb.runCommand('Run Cell in Azure Session');
+  const cell = frame.locator('section.run .display.html td', { hasText: 'html-cell' }).last();
+  const tableOk = await cell.waitFor({ timeout: 30_000 }).then(() => true, () => false);
+  const clean = tableOk
+    ? await frame.locator('section.run .display.html').last().evaluate((el) => ({ scripts: el.querySelectorAll('script').length, handlers: el.querySelectorAll('[onclick]').length, html: el.innerHTML.slice(0, 200) }))
+    : undefined;
+  check(
+    'an HTML result (_repr_html_) shows as a table in the Results panel, without its script and event handler',
+    tableOk && clean?.scripts === 0 && clean?.handlers === 0,
+    JSON.stringify(clean ?? 'no table with "html-cell"'),
+  );
+  fs.mkdirSync(artifacts, { recursive: true });
+  const shot = path.join(path.dirname(screenshot), 'vscode-results.png');
+  await page.screenshot({ path: shot });
+  check('screenshot of the Results panel saved', fs.existsSync(shot), path.relative(repoRoot, shot));
 
   // Close the Results panel and go back to demo.py (results.py replaced its preview tab), so that the
   // later steps find the editors where they left them.
