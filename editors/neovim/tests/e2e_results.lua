@@ -87,7 +87,10 @@ return function(t)
     expect(f, '%s does not exist', picture)
     local head = f:read(8)
     f:close()
-    expect(head == '\137PNG\r\n\26\n', '%s is not a PNG (starts with %q)', picture, tostring(head))
+    local hex = (head or ''):gsub('.', function(c)
+      return ('%02x'):format(c:byte())
+    end)
+    expect(head == '\137PNG\r\n\26\n', '%s is not a PNG (starts with %s)', picture, hex)
     expect(vim.uri_to_fname(o.displays[1].uri) == picture, 'opened %s, the display is %s', picture, o.displays[1].uri)
     local named = false
     for _, n2 in ipairs(notes) do

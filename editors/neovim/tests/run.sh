@@ -105,7 +105,7 @@ python3 - "$tmp/results" "$elapsed" <<'PY'
 import json, sys, glob, os
 passed = failed = 0
 for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.json'))):
-    for r in json.load(open(f)):
+    for r in json.load(open(f, encoding='utf-8', errors='replace')):
         if r.get('ok'):
             passed += 1
             print(f"PASS {r['name']}")
