@@ -134,7 +134,7 @@ async function main() {
   // Step 4b: rich results (Results panel, image hover, inlay values); not with the stand-in server.
   if (want('results') && !fakeServer) await resultsView(wb, { demo, screenshot });
   // Step 4c: the Session Variables view and Export Session as Notebook…; not with the stand-in server.
-  if (want('variables') && !fakeServer) await variablesAndNotebook(wb, { demo, workspace: h.dirs.workspace });
+  if (want('variables') && !fakeServer) await variablesAndNotebook(wb, { demo, tmp: h.tmp });
   // Steps 5-7: session info, uploads, download.
   if (want('files')) await sessionFiles(wb, { demo, row, tmp: h.tmp, workspace: h.dirs.workspace });
   // Step 7b: cancel a slow run (review F19); step 8 (Reset Session) then ends the code left running.

@@ -24,6 +24,18 @@ export class Workbench {
     return row;
   }
 
+  /**
+   * Opens `name` from the explorer until its editor shows (a click can land while the explorer re-renders);
+   * resolves to whether it did.
+   */
+  async showFile(name, tries = 3) {
+    for (let i = 0; i < tries; i++) {
+      await this.openFromExplorer(name).catch(() => {});
+      if (await this.editor(name).first().waitFor({ timeout: 5000 }).then(() => true, () => false)) return true;
+    }
+    return false;
+  }
+
   /** Focuses `editor` (closing any quick input or menu left open first); goToLine then places the cursor. */
   async focusEditor(editor) {
     const page = this.page;

@@ -27,7 +27,7 @@ async function cursorLine(page) {
 
 export async function resultsView(wb, { demo, screenshot }) {
   const { page } = wb;
-  await wb.openFromExplorer('results.py');
+  await wb.showFile('results.py');
   const editor = wb.editor('results.py');
   await page.locator('.monaco-editor .view-lines', { hasText: '_repr_png_' }).first().waitFor({ timeout: 20_000 });
 
@@ -135,6 +135,6 @@ export async function resultsView(wb, { demo, screenshot }) {
   if (await tab.isVisible().catch(() => false)) {
     await tab.click({ button: 'middle' }).catch(() => {});
   }
-  await wb.openFromExplorer('demo.py');
-  await demo.waitFor({ timeout: 20_000 }).catch(() => {});
+  await wb.showFile('demo.py');
+  await demo.waitFor({ timeout: 10_000 }).catch(() => {});
 }

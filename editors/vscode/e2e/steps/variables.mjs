@@ -5,9 +5,9 @@ import path from 'node:path';
 import { check } from '../lib/checks.mjs';
 import { RESULTS_VARIABLES_LINE } from '../lib/workspace.mjs';
 
-export async function variablesAndNotebook(wb, { demo, workspace }) {
+export async function variablesAndNotebook(wb, { demo, tmp }) {
   const { page } = wb;
-  await wb.openFromExplorer('results.py');
+  await wb.showFile('results.py');
   const editor = wb.editor('results.py');
   await page.locator('.monaco-editor .view-lines', { hasText: 'e2e_numbers' }).first().waitFor({ timeout: 20_000 });
 
@@ -32,7 +32,8 @@ export async function variablesAndNotebook(wb, { demo, workspace }) {
   );
 
   // Export Session as Notebook… through the save dialog.
-  const target = path.join(workspace, 'session-export.ipynb');
+  // Outside the workspace, so that the explorer does not re-render under the later steps' clicks.
+  const target = path.join(tmp, 'session-export.ipynb');
   await wb.focusEditor(editor);
   await wb.runCommand('Export Session as Notebook…');
   const dialog = page.locator('.quick-input-widget', { hasText: 'Export Azure Session as Notebook' });
@@ -68,6 +69,6 @@ export async function variablesAndNotebook(wb, { demo, workspace }) {
   check('Export Session as Notebook… writes the session\'s runs (code, image, error) as an nbformat 4 notebook', written && toast, `${detail}; message: ${toast}`);
   await wb.clearToasts();
 
-  await wb.openFromExplorer('demo.py');
-  await demo.waitFor({ timeout: 20_000 }).catch(() => {});
+  await wb.showFile('demo.py');
+  await demo.waitFor({ timeout: 10_000 }).catch(() => {});
 }
