@@ -2,7 +2,8 @@
 // (`"azureSessions.endpoint": "local"`, `"azureSessions.api": "custom"` in its .vscode/settings.json,
 // as a user of such a pool sets it). C++ and Rust compile errors become squiggles on their lines, a
 // Python failure lands on its raising line, and "Run File with Input…" gives a C++ program its stdin
-// (typed in the input box, `\n` for a new line; then again as the quick pick's "Last input").
+// (typed in the input box, `\n` for a new line; then again as the quick pick's "Last input"), and
+// "Run Cell with Input…" its cell's.
 // Needs the real server: skipped with the stand-in (e2e/fake-server.mjs), which runs Python only.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -108,11 +109,13 @@ async function compileErrorsOnTheirLines(wb, name, what) {
   const { errors } = FILES[name];
   const { editor, offered } = await open(wb, name);
   await wb.runCommand('Run File in Azure Session');
+  // The first squiggle shows that the run is over; then the expected set, given a moment to render.
   let seen = [];
+  await wb.waitFor(async () => (seen = await squiggleLines(editor)).length > 0, 45_000);
   const ok = await wb.waitFor(async () => {
     seen = await squiggleLines(editor);
     return JSON.stringify(seen) === JSON.stringify(errors);
-  }, 45_000);
+  }, 5_000);
   check(
     `${what}: error squiggles on line${errors.length > 1 ? 's' : ''} ${errors.join(' and ')} of ${name}`,
     ok,
@@ -120,14 +123,17 @@ async function compileErrorsOnTheirLines(wb, name, what) {
   );
 }
 
-/** Run File with Input…, through the palette, then the quick pick entry `entry`; `typed`: what to type in the input box. */
-async function runWithInput(wb, entry, typed) {
+/**
+ * `command` (Run File with Input… or Run Cell with Input…) through the palette, then the quick pick
+ * entry `entry`; `typed`: what to type in the input box. Resolves to the quick pick's placeholder.
+ */
+async function runWithInput(wb, entry, typed, command = 'Run File with Input…') {
   const { page } = wb;
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: 10_000 });
-  await input.fill('>Azure Sessions: Run File with Input…');
-  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'Run File with Input…' }).first().waitFor({ timeout: 10_000 });
+  await input.fill(`>Azure Sessions: ${command}`);
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: command }).first().waitFor({ timeout: 10_000 });
   await page.keyboard.press('Enter');
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: entry });
   await row.first().waitFor({ timeout: 10_000 });
@@ -147,6 +153,15 @@ function lastRun(text) {
   const heads = [...text.matchAll(/── run (\d+) ·/g)];
   const head = heads.at(-1);
   return head ? { number: Number(head[1]), text: text.slice(head.index) } : { number: 0, text: '' };
+}
+
+/** Waits for a run entry after `before` in the transcript beside the editor; returns the last one (rendered a moment). */
+async function nextRun(wb, before, expected = ECHOED) {
+  let run = before;
+  if (await wb.waitFor(async () => (run = lastRun(await wb.transcriptText())).number > before.number, 45_000)) {
+    await wb.waitFor(async () => (run = lastRun(await wb.transcriptText())).text.includes(expected), 2_000);
+  }
+  return run;
 }
 
 export async function languagesOnCustomPool(wb, h, { screenshot }) {
@@ -169,27 +184,37 @@ export async function languagesOnCustomPool(wb, h, { screenshot }) {
   const { offered } = await open(wb, 'echo.cpp');
   const withInput = await wb.offers('Azure Sessions: Run File with Input…');
   check('the palette offers "Run File with Input…" in a C++ file on a custom-container pool', withInput, offered ? '' : 'Run File was not offered either');
+  const before = lastRun(await wb.transcriptText());
   const placeholder = await runWithInput(wb, 'Type input…', TYPED);
-  const echoed = await wb.waitFor(async () => (await wb.transcriptText()).includes(ECHOED), 45_000);
+  const typedRun = await nextRun(wb, before);
+  const echoed = typedRun.text.includes(ECHOED);
   check(
     `Run File with Input… → "Type input…" → ${TYPED}: the program reads both lines (transcript shows "${ECHOED}")`,
     echoed,
-    echoed ? '' : JSON.stringify((await wb.transcriptText()).slice(-400)),
+    echoed ? '' : `run ${typedRun.number} (before: ${before.number}): ${JSON.stringify(typedRun.text.slice(-400))}`,
   );
   check('the quick pick of Run File with Input… mentions azureSessions.stdinFile', /azureSessions\.stdinFile/.test(placeholder), JSON.stringify(placeholder));
 
   await wb.focusEditor(wb.editor('echo.cpp'));
   const first = lastRun(await wb.transcriptText());
   await runWithInput(wb, 'Last input');
-  let latest = first;
-  const again = await wb.waitFor(async () => {
-    latest = lastRun(await wb.transcriptText());
-    return latest.number > first.number && latest.text.includes(ECHOED);
-  }, 45_000);
+  const latest = await nextRun(wb, first);
+  const again = latest.number > first.number && latest.text.includes(ECHOED);
   check(
     'Run File with Input… → "Last input" runs again with the same input',
     echoed && again,
     again ? `runs ${first.number} and ${latest.number}` : `last run ${latest.number} (before: ${first.number}): ${JSON.stringify(latest.text.slice(-300))}`,
+  );
+
+  // Run Cell with Input… (the file has no cell marker: the cell is the whole file), typed over the last input.
+  await wb.focusEditor(wb.editor('echo.cpp'));
+  const beforeCell = lastRun(await wb.transcriptText());
+  await runWithInput(wb, 'Type input…', 'cell', 'Run Cell with Input…');
+  const cellRun = await nextRun(wb, beforeCell, 'LINES=1 CELL');
+  check(
+    'Run Cell with Input… → "Type input…" → cell: the cell reads it (transcript shows "LINES=1 CELL")',
+    cellRun.text.includes('LINES=1 CELL'),
+    `run ${cellRun.number} (before: ${beforeCell.number}): ${JSON.stringify(cellRun.text.slice(-300))}`,
   );
 
   await page.screenshot({ path: screenshot.replace(/\.png$/, '-languages.png') });
