@@ -24,7 +24,7 @@ const contexts = [
   }),
   await esbuild.context({
     ...common,
-    entryPoints: ['src/util.ts', 'src/serverLocator.ts', 'src/doctor.ts'],
+    entryPoints: ['src/util.ts', 'src/serverLocator.ts', 'src/doctor.ts', 'src/languages.ts'],
     outdir: 'out',
   }),
 ];

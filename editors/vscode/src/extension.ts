@@ -14,6 +14,8 @@ import {
 } from 'vscode-languageclient/node';
 import { isDoctorReport, renderReport, summary } from './doctor';
 import { TranscriptProvider } from './outputProvider';
+import { RunnableLanguages, servedLanguageIds } from './runnable';
+import { InputPicker } from './stdin';
 import {
   type AccessTokenParams,
   type AccessTokenResult,
@@ -45,7 +47,6 @@ import {
 } from './util';
 
 const SECTION = 'azureSessions';
-const LANGUAGES = ['python', 'javascript'];
 /** VS Code's authentication provider for Microsoft accounts; `azureSessions.signInProvider` may name another. */
 const DEFAULT_AUTH_PROVIDER = 'microsoft';
 /** How many of the tokens handed to the server are remembered, to redact them from the log. */
@@ -75,7 +76,7 @@ type Scope = vscode.Uri | vscode.WorkspaceFolder | undefined;
 function endpointOriginFor(scope: Scope): EndpointOrigin {
   const uri = scope instanceof vscode.Uri ? scope : scope?.uri;
   const inspect = (s: vscode.ConfigurationScope | undefined) => vscode.workspace.getConfiguration(SECTION, s).inspect('endpoint');
-  return endpointOrigin([inspect(uri), ...LANGUAGES.map((languageId) => inspect({ uri, languageId }))]);
+  return endpointOrigin([inspect(uri), ...servedLanguageIds().map((languageId) => inspect({ uri, languageId }))]);
 }
 
 function settingsObject(scope?: Scope): Record<string, unknown> {
@@ -147,6 +148,11 @@ class AzureSessions implements vscode.Disposable {
   private readonly handedOut: string[] = [];
   private readonly statusBar: SessionStatusBar;
   private readonly transcripts: TranscriptProvider;
+  /** Which languages the pool runs (context keys, code action filter) and the stdin prompt. */
+  private readonly runnable = new RunnableLanguages();
+  private readonly inputs = new InputPicker();
+  /** The language ids the running client serves (its document selector). */
+  private servedAtStart = '';
   private readonly disposables: { dispose(): unknown }[] = [];
   private lastOutputUri: vscode.Uri | undefined;
   private missingServerShown = false;
@@ -162,6 +168,7 @@ class AzureSessions implements vscode.Disposable {
       this.log,
       this.statusBar,
       this.transcripts,
+      this.runnable,
       vscode.workspace.registerTextDocumentContentProvider(OUTPUT_SCHEME, this.transcripts),
       vscode.workspace.onDidChangeConfiguration((e) => {
         void this.onConfigurationChanged(e);
@@ -207,8 +214,10 @@ class AzureSessions implements vscode.Disposable {
       options: { env: { ...process.env } },
     };
     const folder = vscode.workspace.workspaceFolders?.[0];
+    const served = servedLanguageIds();
+    this.servedAtStart = served.join(',');
     const clientOptions: LanguageClientOptions = {
-      documentSelector: LANGUAGES.flatMap((language) => [
+      documentSelector: served.flatMap((language) => [
         { scheme: 'file', language },
         { scheme: 'untitled', language },
       ]),
@@ -223,6 +232,7 @@ class AzureSessions implements vscode.Disposable {
         // Code lenses and code actions call the server commands through the VS Code commands that
         // vscode-languageclient registers for them; route them through the same handling as ours.
         executeCommand: (command, args) => this.executeServerCommand(command, args[0]),
+        ...this.runnable.middleware(),
         workspace: {
           configuration: async (params, token, next) => {
             const result: unknown = await next(params, token);
@@ -348,6 +358,11 @@ class AzureSessions implements vscode.Disposable {
     if (signInKey && signInState() !== this.startedSignIn) {
       void vscode.window.showInformationMessage(`Azure Sessions: restarting the language server to apply ${signInKey}.`);
       await this.restart(`${signInKey} changed`);
+      return;
+    }
+    if (e.affectsConfiguration('azureSessions.languages') && servedLanguageIds().join(',') !== this.servedAtStart && this.client) {
+      // A language id of its own in azureSessions.languages: the document selector must include it.
+      await this.restart('azureSessions.languages names another language');
       return;
     }
     if (e.affectsConfiguration('azureSessions.server.path')) {
@@ -478,6 +493,8 @@ class AzureSessions implements vscode.Disposable {
     reg('azureSessions.runCell', (arg) => this.runCell(arg, false));
     reg('azureSessions.runCellAndAdvance', (arg) => this.runCell(arg, true));
     reg('azureSessions.runFile', (arg) => this.runFile(arg));
+    reg('azureSessions.runFileWithInput', (arg) => this.runWithInput(arg, 'file'));
+    reg('azureSessions.runCellWithInput', (arg) => this.runWithInput(arg, 'cell'));
     reg('azureSessions.resetSession', () => this.resetSession());
     reg('azureSessions.showOutput', () => this.showOutput());
     reg('azureSessions.sessionInfo', () => this.sessionInfo());
@@ -496,8 +513,10 @@ class AzureSessions implements vscode.Disposable {
     if (arg instanceof vscode.Uri) {
       editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === arg.toString()) ?? editor;
     }
-    if (!editor || !LANGUAGES.includes(editor.document.languageId)) {
-      void vscode.window.showWarningMessage('Azure Sessions: open a Python or JavaScript file to run it in the Azure session.');
+    if (!editor || !this.runnable.canRun(editor.document)) {
+      void vscode.window.showWarningMessage(
+        'Azure Sessions: open a Python or JavaScript file to run it in the Azure session (other languages run on a custom-container pool: azureSessions.api "custom").',
+      );
       return undefined;
     }
     return editor;
@@ -518,7 +537,7 @@ class AzureSessions implements vscode.Disposable {
     });
   }
 
-  private async runCell(arg: unknown, advance: boolean): Promise<void> {
+  private async runCell(arg: unknown, advance: boolean, stdin?: string): Promise<void> {
     const editor = this.runnableEditor(arg);
     if (!editor) {
       return;
@@ -527,6 +546,7 @@ class AzureSessions implements vscode.Disposable {
     const pending = this.executeServerCommand(SERVER_COMMANDS.runCell, {
       uri: editor.document.uri.toString(),
       position: { line: position.line, character: position.character },
+      ...(stdin === undefined ? {} : { stdin }),
     });
     if (advance) {
       const doc = editor.document;
@@ -540,12 +560,31 @@ class AzureSessions implements vscode.Disposable {
     await pending;
   }
 
-  private async runFile(arg: unknown): Promise<void> {
+  private async runFile(arg: unknown, stdin?: string): Promise<void> {
     const editor = this.runnableEditor(arg);
     if (!editor) {
       return;
     }
-    await this.executeServerCommand(SERVER_COMMANDS.run, { uri: editor.document.uri.toString() });
+    await this.executeServerCommand(SERVER_COMMANDS.run, { uri: editor.document.uri.toString(), ...(stdin === undefined ? {} : { stdin }) });
+  }
+
+  /** Run File/Cell with Input…: asks for the standard input (src/stdin.ts), then runs with it. */
+  private async runWithInput(arg: unknown, what: 'file' | 'cell'): Promise<void> {
+    const editor = this.runnableEditor(arg);
+    if (!editor) {
+      return;
+    }
+    if (!this.runnable.takesStdin(editor.document)) {
+      void vscode.window.showWarningMessage(
+        'Azure Sessions: this pool takes no standard input: Python and Node code-interpreter pools do not; custom-container pools (azureSessions.api "custom") and Shell pools do.',
+      );
+      return;
+    }
+    const stdin = await this.inputs.ask(editor.document, what);
+    if (stdin === undefined) {
+      return;
+    }
+    await (what === 'file' ? this.runFile(editor.document.uri, stdin) : this.runCell(editor.document.uri, false, stdin));
   }
 
   /** The document that picks the session (per folder or per file): the active editor's, if any. */
@@ -641,7 +680,7 @@ class AzureSessions implements vscode.Disposable {
   /** Runs the server's pool doctor for the active Python/JavaScript document (else the first folder) and shows its report. */
   private async diagnosePool(): Promise<void> {
     const doc = vscode.window.activeTextEditor?.document;
-    const uri = doc && LANGUAGES.includes(doc.languageId) ? doc.uri.toString() : vscode.workspace.workspaceFolders?.[0]?.uri.toString();
+    const uri = doc && servedLanguageIds().includes(doc.languageId) ? doc.uri.toString() : vscode.workspace.workspaceFolders?.[0]?.uri.toString();
     const report = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Azure Sessions: diagnosing the pool (DNS, TLS, token, a one-line run)…' },
       () => this.executeServerCommand(SERVER_COMMANDS.doctor, uri ? { uri } : {}),
