@@ -1,0 +1,265 @@
+//! `azure-sessions-lsp mcp`: a Model Context Protocol server over stdio (on `rmcp`) that runs
+//! code in the session the editor uses for the workspace folder: the same settings (flags and
+//! environment, then the folder's `.vscode/settings.json` `azureSessions.*` keys) and the same
+//! identifier derivation. Nothing falls back to the local pool unless the endpoint is `local`.
+
+mod files;
+mod run;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ContentBlock, InitializeResult, ListToolsResult,
+    PaginatedRequestParams,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
+use serde_json::{Map, Value, json};
+use tokio::sync::Mutex;
+
+use crate::cli::{PoolArgs, Reached};
+use crate::identity::{IdentityStore, default_state_dir, session_key};
+use crate::settings::{self, Endpoint, Settings};
+
+/// The settings for the workspace: a flag (or its environment variable) that differs from its
+/// default wins over the folder's `.vscode/settings.json`.
+pub fn workspace_settings(args: &PoolArgs, workspace: &Path) -> Settings {
+    let flags = args.settings();
+    let Some(file) = read_vscode_settings(workspace) else {
+        return flags;
+    };
+    let (mut merged, errors) = Settings::from_json(&Value::Object(file));
+    for error in errors {
+        tracing::warn!(key = error.key, "ignored setting: {}", error.message);
+    }
+    let defaults = crate::cli::PoolArgs {
+        endpoint: String::new(),
+        api: "executions".into(),
+        api_version: None,
+        custom_path: settings::DEFAULT_CUSTOM_PATH.into(),
+        auth: "auto".into(),
+        language: None,
+        timeout_seconds: settings::DEFAULT_TIMEOUT_SECONDS,
+        cold_start_timeout_seconds: settings::DEFAULT_COLD_START_TIMEOUT_SECONDS,
+    };
+    if args.endpoint.trim() != defaults.endpoint {
+        merged.endpoint = flags.endpoint;
+    }
+    if args.api != defaults.api {
+        merged.api = flags.api;
+    }
+    if args.api_version.is_some() {
+        merged.api_version = flags.api_version;
+    }
+    if args.custom_path != defaults.custom_path {
+        merged.custom_path = flags.custom_path;
+    }
+    if args.auth != defaults.auth {
+        merged.auth = flags.auth;
+    }
+    if args.timeout_seconds != defaults.timeout_seconds {
+        merged.timeout = flags.timeout;
+    }
+    if args.cold_start_timeout_seconds != defaults.cold_start_timeout_seconds {
+        merged.cold_start_timeout = flags.cold_start_timeout;
+    }
+    merged
+}
+
+/// The `azureSessions.*` keys of `.vscode/settings.json`, prefix stripped. Comments and
+/// trailing commas (JSONC) are not read: such a file is ignored with a warning.
+fn read_vscode_settings(workspace: &Path) -> Option<Map<String, Value>> {
+    let path = workspace.join(".vscode").join("settings.json");
+    let text = std::fs::read_to_string(&path).ok()?;
+    let value: Value = match serde_json::from_str(&text) {
+        Ok(value) => value,
+        Err(error) => {
+            tracing::warn!("{} is not plain JSON, ignored: {error}", path.display());
+            return None;
+        }
+    };
+    let mut out = Map::new();
+    for (key, value) in value.as_object()? {
+        if let Some(name) = key.strip_prefix("azureSessions.") {
+            out.insert(name.to_owned(), value.clone());
+        } else if key == "azureSessions"
+            && let Some(object) = value.as_object()
+        {
+            out.extend(object.clone());
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The server's state: the settings, the session identifier, and the pool once reached.
+pub struct McpServer {
+    pub(crate) workspace: PathBuf,
+    pub(crate) settings: Settings,
+    pub(crate) language: Option<String>,
+    pub(crate) identifier: String,
+    pub(crate) reached: Mutex<Option<Reached>>,
+    pub(crate) runs: std::sync::atomic::AtomicU64,
+}
+
+impl McpServer {
+    pub fn new(args: &PoolArgs, workspace: &Path) -> Result<McpServer, String> {
+        let workspace = std::fs::canonicalize(workspace)
+            .map_err(|e| format!("cannot open the workspace {}: {e}", workspace.display()))?;
+        let settings = workspace_settings(args, &workspace);
+        let store = IdentityStore::open(&default_state_dir())
+            .map_err(|e| format!("could not open the state directory: {e}"))?;
+        let identifier = store.identifier(&session_key(
+            &settings.endpoint.identity(),
+            settings.api.name(),
+            &format!("folder:{}", workspace.display()),
+        ));
+        Ok(McpServer {
+            workspace,
+            settings,
+            language: args.language.clone(),
+            identifier,
+            reached: Mutex::new(None),
+            runs: Default::default(),
+        })
+    }
+
+    /// The pool, reached on first use (the local pool started only for `local`).
+    pub(crate) async fn pool(
+        &self,
+    ) -> Result<tokio::sync::MutexGuard<'_, Option<Reached>>, McpError> {
+        let mut guard = self.reached.lock().await;
+        if guard.is_none() {
+            let language = self.language.clone().unwrap_or_else(|| "python".into());
+            let reached = crate::cli::reach(&self.settings, &language)
+                .await
+                .map_err(|e| McpError::internal_error(e, None))?;
+            *guard = Some(reached);
+        }
+        Ok(guard)
+    }
+
+    pub(crate) fn endpoint_text(&self) -> String {
+        match &self.settings.endpoint {
+            Endpoint::NotConfigured | Endpoint::Refused(_) => String::new(),
+            Endpoint::Local => "local".to_owned(),
+            Endpoint::Remote(url) => crate::sessions::without_credentials(url),
+        }
+    }
+
+    async fn shutdown(&self) {
+        if let Some(Reached {
+            local: Some(pool), ..
+        }) = self.reached.lock().await.take()
+        {
+            pool.shutdown().await;
+        }
+    }
+}
+
+/// A tool input that does not fit its schema.
+pub(crate) fn invalid(message: impl Into<String>) -> McpError {
+    McpError::invalid_params(message.into(), None)
+}
+
+/// A string argument.
+pub(crate) fn string_arg(
+    args: &Map<String, Value>,
+    name: &str,
+    required: bool,
+) -> Result<Option<String>, McpError> {
+    match args.get(name) {
+        None | Some(Value::Null) if !required => Ok(None),
+        None | Some(Value::Null) => Err(invalid(format!("`{name}` is required"))),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(format!("`{name}` must be a string"))),
+    }
+}
+
+#[derive(Clone)]
+pub struct Handler(pub Arc<McpServer>);
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> InitializeResult {
+        serde_json::from_value(json!({
+            "protocolVersion": "2025-06-18",
+            "capabilities": {"tools": {"listChanged": false}},
+            "serverInfo": {"name": "azure-sessions-lsp", "version": env!("CARGO_PKG_VERSION")},
+            "instructions": "Runs code in the Azure Container Apps dynamic session of this workspace folder \
+                             (the same session as the editor's). State persists between runs."
+        }))
+        .expect("a valid initialize result")
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(serde_json::from_value(json!({ "tools": tools::all() })).expect("a valid tool list"))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let args = request.arguments.unwrap_or_default();
+        let server = &self.0;
+        let work = async {
+            match request.name.as_ref() {
+                "run_code" => run::run_code(server, &args).await,
+                "run_file" => run::run_file(server, &args).await,
+                "variables" => run::variables(server, &args).await,
+                "list_files" => files::list(server).await,
+                "upload_file" => files::upload(server, &args).await,
+                "download_file" => files::download(server, &args).await,
+                "session_info" => Ok(session_info(server)),
+                "reset_session" => reset(server).await,
+                other => Err(invalid(format!("unknown tool `{other}`"))),
+            }
+        };
+        tokio::select! {
+            result = work => result,
+            () = context.ct.cancelled() => Err(McpError::internal_error("cancelled", None)),
+        }
+    }
+}
+
+fn session_info(server: &McpServer) -> CallToolResult {
+    let info = json!({
+        "endpoint": server.endpoint_text(),
+        "api": server.settings.api.name(),
+        "identifier": server.identifier,
+        "workspace": server.workspace.display().to_string(),
+        "runs": server.runs.load(std::sync::atomic::Ordering::Relaxed),
+    });
+    CallToolResult::success(vec![ContentBlock::text(
+        serde_json::to_string_pretty(&info).unwrap_or_default(),
+    )])
+}
+
+async fn reset(server: &McpServer) -> Result<CallToolResult, McpError> {
+    let guard = server.pool().await?;
+    let pool = &guard.as_ref().expect("reached").pool;
+    pool.http
+        .delete_session(&pool.target, &pool.credentials, &server.identifier)
+        .await
+        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+    Ok(CallToolResult::success(vec![ContentBlock::text(
+        "The session was deleted; the next run starts a fresh one.",
+    )]))
+}
+
+/// Serves MCP over stdin/stdout until the client closes it.
+pub async fn serve_stdio(args: &PoolArgs, workspace: &Path) -> Result<(), String> {
+    let server = Arc::new(McpServer::new(args, workspace)?);
+    let service = Handler(server.clone())
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| format!("MCP initialization failed: {e}"))?;
+    let result = service.waiting().await;
+    server.shutdown().await;
+    result.map(|_| ()).map_err(|e| e.to_string())
+}
