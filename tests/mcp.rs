@@ -293,3 +293,29 @@ fn settings_come_from_the_workspace_and_nothing_runs_without_an_endpoint() {
     let ran = mcp.call("run_code", json!({"code": "print(6*7)"}));
     assert!(text(&ran).contains("42"), "{ran}");
 }
+
+#[test]
+fn a_cancelled_run_stops_waiting() {
+    let (ws, state) = dirs();
+    let mut mcp = Mcp::start(ws.path(), state.path(), &["--endpoint", "local"]);
+    let warm = mcp.call("run_code", json!({"code": "1"}));
+    assert_eq!(warm["result"]["isError"], json!(false), "{warm}");
+    mcp.next_id += 1;
+    let slow = mcp.next_id;
+    mcp.send(json!({"jsonrpc": "2.0", "id": slow, "method": "tools/call",
+        "params": {"name": "run_code", "arguments": {"code": "import time\ntime.sleep(30)"}}}));
+    std::thread::sleep(Duration::from_millis(500));
+    mcp.send(
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": slow, "reason": "test"}}),
+    );
+    // The server is free again: a tool that needs the pool answers long before the run ends.
+    let started = std::time::Instant::now();
+    let listed = mcp.call("list_files", json!({}));
+    assert!(listed["result"].is_object(), "{listed}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -44,8 +44,12 @@ pub fn workspace_settings(args: &PoolArgs, workspace: &Path) -> Settings {
         timeout_seconds: settings::DEFAULT_TIMEOUT_SECONDS,
         cold_start_timeout_seconds: settings::DEFAULT_COLD_START_TIMEOUT_SECONDS,
     };
+    // An endpoint from the folder's own file: nothing is sent before the first tool call
+    // (the pool is reached lazily anyway).
+    merged.endpoint_origin = settings::EndpointOrigin::Workspace;
     if args.endpoint.trim() != defaults.endpoint {
         merged.endpoint = flags.endpoint;
+        merged.endpoint_origin = settings::EndpointOrigin::User;
     }
     if args.api != defaults.api {
         merged.api = flags.api;
@@ -90,6 +94,8 @@ fn read_vscode_settings(workspace: &Path) -> Option<Map<String, Value>> {
             out.extend(object.clone());
         }
     }
+    // Said by the editor integration, not a user setting.
+    out.remove("endpointOrigin");
     (!out.is_empty()).then_some(out)
 }
 

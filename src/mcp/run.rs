@@ -43,22 +43,35 @@ async fn execute(server: &McpServer, code: &str, language: &str) -> Result<Execu
     Ok(execution)
 }
 
-/// The language to send: the argument (checked against the pool), else the flag, else python.
+/// The language to send: the argument (a code-interpreter pool's aliases normalised), else
+/// `--language`, else the file's extension (with the `azureSessions.languages` overrides),
+/// else python. Refused before any request when the pool cannot run it.
 fn language(server: &McpServer, given: Option<String>, file: &str) -> Result<String, McpError> {
-    let mut args = crate::cli::PoolArgs {
-        endpoint: String::new(),
-        api: server.settings.api.name().to_owned(),
-        api_version: None,
-        custom_path: String::new(),
-        auth: "auto".into(),
-        language: given.or_else(|| server.language.clone()),
-        timeout_seconds: 1,
-        cold_start_timeout_seconds: 0,
+    use crate::languages;
+    use crate::pool::Language;
+    use crate::sessions::Api;
+    let api = server.settings.api;
+    let given = given
+        .or_else(|| server.language.clone())
+        .map(|g| g.trim().to_owned())
+        .filter(|g| !g.is_empty());
+    let (id, language) = match given {
+        Some(given) => {
+            let normalised = match (api, given.parse::<Language>()) {
+                (Api::Custom, _) | (_, Err(_)) => given.clone(),
+                (_, Ok(known)) => known.as_str().to_owned(),
+            };
+            (given, normalised)
+        }
+        None if file.is_empty() => ("python".to_owned(), "python".to_owned()),
+        None => {
+            let id = languages::language_id("", file).to_owned();
+            let language = languages::pool_language(&id, &server.settings.languages);
+            (id, language)
+        }
     };
-    if args.language.is_none() && file.is_empty() {
-        args.language = Some("python".into());
-    }
-    args.language_for(file).map_err(invalid)
+    languages::check_runnable(api, &id, &language).map_err(invalid)?;
+    Ok(language)
 }
 
 /// The content of an execution; `line_of` maps a line of the code that ran to the line shown.
