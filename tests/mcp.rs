@@ -319,3 +319,23 @@ fn a_cancelled_run_stops_waiting() {
         started.elapsed()
     );
 }
+
+#[test]
+fn javascript_runs_in_a_local_pool_of_its_own_and_reset_moves_to_a_new_session() {
+    let (ws, state) = dirs();
+    let mut mcp = Mcp::start(ws.path(), state.path(), &["--endpoint", "local"]);
+    let js = mcp.call(
+        "run_code",
+        json!({"code": "console.log(6*7)", "language": "javascript"}),
+    );
+    assert!(text(&js).contains("42"), "{js}");
+    let set = mcp.call("run_code", json!({"code": "kept = 1"}));
+    assert_eq!(set["result"]["isError"], json!(false), "{set}");
+    let before: Value = serde_json::from_str(&text(&mcp.call("session_info", json!({})))).unwrap();
+    let reset = mcp.call("reset_session", json!({}));
+    assert_eq!(reset["result"]["isError"], json!(false), "{reset}");
+    let after: Value = serde_json::from_str(&text(&mcp.call("session_info", json!({})))).unwrap();
+    assert_ne!(before["identifier"], after["identifier"]);
+    let gone = mcp.call("run_code", json!({"code": "print(kept)"}));
+    assert!(text(&gone).contains("NameError"), "{gone}");
+}

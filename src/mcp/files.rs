@@ -60,11 +60,11 @@ fn failed(error: impl std::fmt::Display) -> McpError {
 }
 
 pub async fn list(server: &McpServer) -> Result<CallToolResult, McpError> {
-    let guard = server.pool().await?;
-    let pool = &guard.as_ref().expect("reached").pool;
+    let reached = server.pool(None).await?;
+    let pool = &reached.pool;
     let files = pool
         .http
-        .list_files(&pool.target, &pool.credentials, &server.identifier)
+        .list_files(&pool.target, &pool.credentials, &server.identifier())
         .await
         .map_err(failed)?;
     let items: Vec<Value> = files
@@ -95,14 +95,14 @@ pub async fn upload(
     let content = tokio::fs::read(&local)
         .await
         .map_err(|e| invalid(format!("cannot read `{given}`: {e}")))?;
-    let guard = server.pool().await?;
-    let pool = &guard.as_ref().expect("reached").pool;
+    let reached = server.pool(None).await?;
+    let pool = &reached.pool;
     let file = pool
         .http
         .upload_file(
             &pool.target,
             &pool.credentials,
-            &server.identifier,
+            &server.identifier(),
             &name,
             Bytes::from(content),
         )
@@ -128,11 +128,11 @@ pub async fn download(
     if local.is_dir() {
         return Err(invalid(format!("`{given}` is a folder; give a file path")));
     }
-    let guard = server.pool().await?;
-    let pool = &guard.as_ref().expect("reached").pool;
+    let reached = server.pool(None).await?;
+    let pool = &reached.pool;
     let bytes = pool
         .http
-        .download_file(&pool.target, &pool.credentials, &server.identifier, &name)
+        .download_file(&pool.target, &pool.credentials, &server.identifier(), &name)
         .await
         .map_err(failed)?;
     if let Some(parent) = local.parent() {

@@ -7,6 +7,7 @@ mod files;
 mod run;
 mod tools;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -104,8 +105,10 @@ pub struct McpServer {
     pub(crate) workspace: PathBuf,
     pub(crate) settings: Settings,
     pub(crate) language: Option<String>,
-    pub(crate) identifier: String,
-    pub(crate) reached: Mutex<Option<Reached>>,
+    pub(crate) store: IdentityStore,
+    /// The identity key of the folder (endpoint, api, `folder:<canonical path>`).
+    pub(crate) key: String,
+    pub(crate) reached: Mutex<HashMap<String, Reached>>,
     pub(crate) runs: std::sync::atomic::AtomicU64,
 }
 
@@ -116,34 +119,54 @@ impl McpServer {
         let settings = workspace_settings(args, &workspace);
         let store = IdentityStore::open(&default_state_dir())
             .map_err(|e| format!("could not open the state directory: {e}"))?;
-        let identifier = store.identifier(&session_key(
+        let key = session_key(
             &settings.endpoint.identity(),
             settings.api.name(),
             &format!("folder:{}", workspace.display()),
-        ));
+        );
         Ok(McpServer {
             workspace,
             settings,
             language: args.language.clone(),
-            identifier,
-            reached: Mutex::new(None),
+            store,
+            key,
+            reached: Mutex::new(HashMap::new()),
             runs: Default::default(),
         })
     }
 
-    /// The pool, reached on first use (the local pool started only for `local`).
+    /// The pool for a language, reached on first use: the local pool (only for `local`) is
+    /// started once per language, as the editor does; a remote pool is one for all.
     pub(crate) async fn pool(
         &self,
-    ) -> Result<tokio::sync::MutexGuard<'_, Option<Reached>>, McpError> {
+        language: Option<&str>,
+    ) -> Result<tokio::sync::MappedMutexGuard<'_, Reached>, McpError> {
+        let language = language
+            .map(str::to_owned)
+            .or_else(|| self.language.clone())
+            .unwrap_or_else(|| "python".into());
+        let key = match self.settings.endpoint {
+            Endpoint::Local if self.settings.api != crate::sessions::Api::Custom => {
+                language.clone()
+            }
+            _ => String::new(),
+        };
         let mut guard = self.reached.lock().await;
-        if guard.is_none() {
-            let language = self.language.clone().unwrap_or_else(|| "python".into());
+        if !guard.contains_key(&key) {
             let reached = crate::cli::reach(&self.settings, &language)
                 .await
                 .map_err(|e| McpError::internal_error(e, None))?;
-            *guard = Some(reached);
+            guard.insert(key.clone(), reached);
         }
-        Ok(guard)
+        Ok(tokio::sync::MutexGuard::map(guard, |pools| {
+            pools.get_mut(&key).expect("just inserted")
+        }))
+    }
+
+    /// The folder's session identifier now: read from the store on every call, so a reset
+    /// made in the editor is followed.
+    pub(crate) fn identifier(&self) -> String {
+        self.store.identifier(&self.key)
     }
 
     pub(crate) fn endpoint_text(&self) -> String {
@@ -155,11 +178,11 @@ impl McpServer {
     }
 
     async fn shutdown(&self) {
-        if let Some(Reached {
-            local: Some(pool), ..
-        }) = self.reached.lock().await.take()
-        {
-            pool.shutdown().await;
+        let pools = std::mem::take(&mut *self.reached.lock().await);
+        for (_, reached) in pools {
+            if let Some(pool) = reached.local {
+                pool.shutdown().await;
+            }
         }
     }
 }
@@ -237,7 +260,7 @@ fn session_info(server: &McpServer) -> CallToolResult {
     let info = json!({
         "endpoint": server.endpoint_text(),
         "api": server.settings.api.name(),
-        "identifier": server.identifier,
+        "identifier": server.identifier(),
         "workspace": server.workspace.display().to_string(),
         "runs": server.runs.load(std::sync::atomic::Ordering::Relaxed),
     });
@@ -246,16 +269,33 @@ fn session_info(server: &McpServer) -> CallToolResult {
     )])
 }
 
+/// As the editor's reset: the folder moves to a new identifier (for the editor too, through
+/// the state directory), and the old session is deleted where the pool allows it.
 async fn reset(server: &McpServer) -> Result<CallToolResult, McpError> {
-    let guard = server.pool().await?;
-    let pool = &guard.as_ref().expect("reached").pool;
-    pool.http
-        .delete_session(&pool.target, &pool.credentials, &server.identifier)
-        .await
-        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-    Ok(CallToolResult::success(vec![ContentBlock::text(
-        "The session was deleted; the next run starts a fresh one.",
-    )]))
+    let old = server.identifier();
+    server.store.reset(&server.key).map_err(|e| {
+        McpError::internal_error(format!("could not save the new identifier: {e}"), None)
+    })?;
+    let mut message = "The session was reset: earlier variables and files are gone; the next \
+                       run starts a fresh session."
+        .to_owned();
+    // Reach the default pool if none was, then delete the old session in every started pool.
+    drop(server.pool(None).await?);
+    let pools = server.reached.lock().await;
+    for reached in pools.values() {
+        let pool = &reached.pool;
+        if let Err(error) = pool
+            .http
+            .delete_session(&pool.target, &pool.credentials, &old)
+            .await
+        {
+            message = format!(
+                "The folder now uses a new session; the old one could not be deleted ({error}) \
+                 and ends after the pool's cooldown."
+            );
+        }
+    }
+    Ok(CallToolResult::success(vec![ContentBlock::text(message)]))
 }
 
 /// Serves MCP over stdin/stdout until the client closes it.

@@ -15,8 +15,9 @@ use crate::settings;
 
 /// Runs code and returns the execution (an `Err` when it could not run).
 async fn execute(server: &McpServer, code: &str, language: &str) -> Result<Execution, McpError> {
-    let guard = server.pool().await?;
-    let pool = &guard.as_ref().expect("reached").pool;
+    let reached = server.pool(Some(language)).await?;
+    let pool = &reached.pool;
+    let identifier = server.identifier();
     let mut timeout = server.settings.timeout;
     if timeout > settings::AZURE_RUN_LIMIT
         && settings::is_code_interpreter_host(pool.target.endpoint().as_str())
@@ -24,7 +25,7 @@ async fn execute(server: &McpServer, code: &str, language: &str) -> Result<Execu
         timeout = settings::AZURE_RUN_LIMIT;
     }
     let request = ExecuteRequest {
-        identifier: &server.identifier,
+        identifier: &identifier,
         code,
         language,
         stdin: None,

@@ -90,8 +90,9 @@ pub fn all() -> Vec<Tool> {
         tool(
             "reset_session",
             "Reset the session",
-            "Delete the session: every variable and file in it is lost, and the next run starts a \
-             fresh one (with the same identifier, as the editor would). Ask the user first.",
+            "Reset the session: every variable and file in it is lost. The folder moves to a new \
+             session identifier (the editor follows it) and the old session is deleted. \
+             Ask the user first.",
             none.clone(),
             json!({"readOnlyHint": false, "destructiveHint": true, "idempotentHint": true, "openWorldHint": true}),
         ),
