@@ -1,5 +1,7 @@
 //! `azure-sessions-lsp mcp`: the MCP server spoken to over its stdio, as an agent would.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -338,4 +340,38 @@ fn javascript_runs_in_a_local_pool_of_its_own_and_reset_moves_to_a_new_session()
     assert_ne!(before["identifier"], after["identifier"]);
     let gone = mcp.call("run_code", json!({"code": "print(kept)"}));
     assert!(text(&gone).contains("NameError"), "{gone}");
+}
+
+/// The language server for the same folder (and state directory) names the same session, and
+/// a reset made in the editor is followed by the MCP server.
+#[tokio::test]
+async fn the_editor_and_the_agent_share_the_session_and_its_resets() {
+    use common::lsp::{Lsp, file_uri, init_params};
+    let (ws, xdg) = dirs();
+    let folder = std::fs::canonicalize(ws.path()).unwrap();
+    let state = xdg.path().join("azure-sessions-lsp");
+    std::fs::create_dir_all(&state).unwrap();
+    let lsp = Lsp::start(
+        &state,
+        init_params(&[&folder], common::workspace::local_with(json!({}))),
+    )
+    .await;
+    let uri = file_uri(&folder);
+    let editor = common::workspace::identifier(&lsp, &uri).await;
+    assert!(editor.starts_with("azs-"), "{editor}");
+
+    let agent_id = |mcp: &mut Mcp| -> String {
+        let info: Value =
+            serde_json::from_str(&text(&mcp.call("session_info", json!({})))).unwrap();
+        info["identifier"].as_str().unwrap_or_default().to_owned()
+    };
+    let mut mcp = Mcp::start(&folder, xdg.path(), &["--endpoint", "local"]);
+    assert_eq!(agent_id(&mut mcp), editor);
+
+    lsp.command("azure-sessions.resetSession", json!({"uri": uri}))
+        .await
+        .unwrap();
+    let after = common::workspace::identifier(&lsp, &uri).await;
+    assert_ne!(after, editor);
+    assert_eq!(agent_id(&mut mcp), after);
 }
