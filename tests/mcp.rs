@@ -288,7 +288,7 @@ fn settings_come_from_the_workspace_and_nothing_runs_without_an_endpoint() {
     std::fs::create_dir(ws.path().join(".vscode")).unwrap();
     std::fs::write(
         ws.path().join(".vscode/settings.json"),
-        r#"{"azureSessions.endpoint": "local", "editor.tabSize": 4}"#,
+        "{\n  // the pool\n  \"azureSessions.endpoint\": \"local\",\n  \"editor.tabSize\": 4,\n}\n",
     )
     .unwrap();
     let mut mcp = Mcp::start(ws.path(), state.path(), &[]);

@@ -6,6 +6,9 @@
 mod files;
 mod run;
 mod tools;
+mod workspace;
+
+pub use workspace::workspace_settings;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,83 +25,7 @@ use tokio::sync::Mutex;
 
 use crate::cli::{PoolArgs, Reached};
 use crate::identity::{IdentityStore, default_state_dir, session_key};
-use crate::settings::{self, Endpoint, Settings};
-
-/// The settings for the workspace: a flag (or its environment variable) that differs from its
-/// default wins over the folder's `.vscode/settings.json`.
-pub fn workspace_settings(args: &PoolArgs, workspace: &Path) -> Settings {
-    let flags = args.settings();
-    let Some(file) = read_vscode_settings(workspace) else {
-        return flags;
-    };
-    let (mut merged, errors) = Settings::from_json(&Value::Object(file));
-    for error in errors {
-        tracing::warn!(key = error.key, "ignored setting: {}", error.message);
-    }
-    let defaults = crate::cli::PoolArgs {
-        endpoint: String::new(),
-        api: "executions".into(),
-        api_version: None,
-        custom_path: settings::DEFAULT_CUSTOM_PATH.into(),
-        auth: "auto".into(),
-        language: None,
-        timeout_seconds: settings::DEFAULT_TIMEOUT_SECONDS,
-        cold_start_timeout_seconds: settings::DEFAULT_COLD_START_TIMEOUT_SECONDS,
-    };
-    // An endpoint from the folder's own file: nothing is sent before the first tool call
-    // (the pool is reached lazily anyway).
-    merged.endpoint_origin = settings::EndpointOrigin::Workspace;
-    if args.endpoint.trim() != defaults.endpoint {
-        merged.endpoint = flags.endpoint;
-        merged.endpoint_origin = settings::EndpointOrigin::User;
-    }
-    if args.api != defaults.api {
-        merged.api = flags.api;
-    }
-    if args.api_version.is_some() {
-        merged.api_version = flags.api_version;
-    }
-    if args.custom_path != defaults.custom_path {
-        merged.custom_path = flags.custom_path;
-    }
-    if args.auth != defaults.auth {
-        merged.auth = flags.auth;
-    }
-    if args.timeout_seconds != defaults.timeout_seconds {
-        merged.timeout = flags.timeout;
-    }
-    if args.cold_start_timeout_seconds != defaults.cold_start_timeout_seconds {
-        merged.cold_start_timeout = flags.cold_start_timeout;
-    }
-    merged
-}
-
-/// The `azureSessions.*` keys of `.vscode/settings.json`, prefix stripped. Comments and
-/// trailing commas (JSONC) are not read: such a file is ignored with a warning.
-fn read_vscode_settings(workspace: &Path) -> Option<Map<String, Value>> {
-    let path = workspace.join(".vscode").join("settings.json");
-    let text = std::fs::read_to_string(&path).ok()?;
-    let value: Value = match serde_json::from_str(&text) {
-        Ok(value) => value,
-        Err(error) => {
-            tracing::warn!("{} is not plain JSON, ignored: {error}", path.display());
-            return None;
-        }
-    };
-    let mut out = Map::new();
-    for (key, value) in value.as_object()? {
-        if let Some(name) = key.strip_prefix("azureSessions.") {
-            out.insert(name.to_owned(), value.clone());
-        } else if key == "azureSessions"
-            && let Some(object) = value.as_object()
-        {
-            out.extend(object.clone());
-        }
-    }
-    // Said by the editor integration, not a user setting.
-    out.remove("endpointOrigin");
-    (!out.is_empty()).then_some(out)
-}
+use crate::settings::{Endpoint, Settings};
 
 /// The server's state: the settings, the session identifier, and the pool once reached.
 pub struct McpServer {
