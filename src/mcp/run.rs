@@ -75,6 +75,26 @@ fn language(server: &McpServer, given: Option<String>, file: &str) -> Result<Str
     Ok(language)
 }
 
+/// The most text one block carries (as the editor's inline displays): an agent's context is
+/// no place for megabytes of output.
+const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// A labelled text block, cut at [`MAX_TEXT_BYTES`] (on a character boundary) with a note.
+fn capped(label: &str, text: &str) -> ContentBlock {
+    if text.len() <= MAX_TEXT_BYTES {
+        return ContentBlock::text(format!("{label}:\n{text}"));
+    }
+    let mut end = MAX_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    ContentBlock::text(format!(
+        "{label} (first {end} of {} bytes):\n{}\n[… cut]",
+        text.len(),
+        &text[..end]
+    ))
+}
+
 /// The content of an execution; `line_of` maps a line of the code that ran to the line shown.
 fn content(
     mut execution: Execution,
@@ -83,10 +103,10 @@ fn content(
 ) -> CallToolResult {
     let mut blocks = Vec::new();
     if !execution.stdout.is_empty() {
-        blocks.push(ContentBlock::text(format!("stdout:\n{}", execution.stdout)));
+        blocks.push(capped("stdout", &execution.stdout));
     }
     if !execution.stderr.is_empty() {
-        blocks.push(ContentBlock::text(format!("stderr:\n{}", execution.stderr)));
+        blocks.push(capped("stderr", &execution.stderr));
     }
     let displays = std::mem::take(&mut execution.displays);
     match &execution.result {
@@ -209,5 +229,22 @@ pub async fn variables(
             serde_json::to_string_pretty(&items).unwrap_or_default(),
         )])),
         None => Ok(content(execution, code, |_| None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_text_is_cut_on_a_character_boundary() {
+        let text = "é".repeat(MAX_TEXT_BYTES);
+        let block = serde_json::to_value(capped("stdout", &text)).unwrap();
+        let shown = block["text"].as_str().unwrap();
+        assert!(shown.starts_with("stdout (first "), "{}", &shown[..40]);
+        assert!(shown.ends_with("[… cut]"));
+        assert!(shown.len() < MAX_TEXT_BYTES + 100);
+        let small = serde_json::to_value(capped("stderr", "oops")).unwrap();
+        assert_eq!(small["text"], "stderr:\noops");
     }
 }
