@@ -7,6 +7,7 @@
 #   bash scripts/bench.sh --quick    # fewer runs, a smoke test
 #   bash scripts/bench.sh --only overhead,peer --no-write
 #   bash scripts/bench.sh --only tls --no-write   # rows 1 and 2 again over TLS (test CA, HTTPS fake pool)
+#   bash scripts/bench.sh --only latency,lro --no-write   # through a 20 ms round trip (delaying proxy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

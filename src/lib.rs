@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod identity;
 pub mod languages;
 pub mod logging;
+pub mod mcp;
 pub mod notebook;
 pub mod pool;
 pub mod private;

@@ -36,6 +36,10 @@ enum Command {
     /// Check a pool step by step (endpoint, DNS, TLS, token, role, a one-line run, cold start)
     /// and print ok or the fix for each; exit 0 when all pass, 1 when one fails.
     Doctor(Box<DoctorArgs>),
+    /// A Model Context Protocol server over stdio that runs code in the same session as the
+    /// editor for the workspace folder (settings from flags/environment, then the folder's
+    /// .vscode/settings.json azureSessions.* keys).
+    Mcp(Box<McpArgs>),
     /// The local pool: a loopback server that speaks the dynamic-sessions API.
     Pool {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -70,6 +74,16 @@ struct RunArgs {
 }
 
 #[derive(clap::Args)]
+struct McpArgs {
+    #[command(flatten)]
+    pool: PoolArgs,
+    /// The workspace folder (default: the current directory): its session, its settings, and
+    /// the only place local files are read from or written to.
+    #[arg(long)]
+    workspace: Option<std::path::PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct DoctorArgs {
     #[command(flatten)]
     pool: PoolArgs,
@@ -82,7 +96,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // `run` keeps stderr for the program's own stderr unless RUST_LOG asks for more.
     azure_sessions_lsp::logging::init(match cli.command {
-        Some(Command::Run(_) | Command::Doctor(_)) => "azure_sessions_lsp=warn",
+        Some(Command::Run(_) | Command::Doctor(_) | Command::Mcp(_)) => "azure_sessions_lsp=warn",
         _ => "azure_sessions_lsp=info",
     });
     // The language server does little CPU work per message: one thread avoids handing every
@@ -109,6 +123,18 @@ fn main() -> ExitCode {
         },
         Command::Run(args) => runtime.block_on(run(*args)),
         Command::Doctor(args) => runtime.block_on(doctor(*args)),
+        Command::Mcp(args) => {
+            let workspace = args
+                .workspace
+                .unwrap_or_else(|| std::path::PathBuf::from("."));
+            match runtime.block_on(azure_sessions_lsp::mcp::serve_stdio(&args.pool, &workspace)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("azure-sessions-lsp mcp: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Pool {
             port,
             language,

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use azure_sessions_lsp::auth::Credentials;
@@ -155,6 +156,53 @@ async fn a_finished_poll_ends_within_a_tenth_of_the_run_plus_a_round_trip() {
     assert!(
         total < Duration::from_millis(1200 + 120 + 100),
         "ended {total:?} after the POST"
+    );
+}
+
+#[tokio::test]
+async fn through_a_100_ms_round_trip_the_end_is_seen_within_a_round_trip_and_a_tenth() {
+    // A 100 ms round trip: the pool sees a request 50 ms after it arrives here (the status is
+    // decided as of then) and its answer takes 100 ms in all. The operation ends 1 ms after the
+    // pool saw the first poll past 1.2 s, the worst moment: the next poll must still see the
+    // end within 1 RTT + max(100 ms, a tenth of the run). Polling an interval after each answer
+    // came back (instead of after each poll went out) takes about 240 ms here.
+    const RTT: Duration = Duration::from_millis(100);
+    // (when the pool saw the POST, when the operation ends)
+    let clock = Arc::new(Mutex::new((None::<Instant>, None::<Instant>)));
+    let state = clock.clone();
+    let pool = FakePool::start(move |req, _| {
+        let seen = Instant::now() + RTT / 2;
+        let mut state = state.lock().unwrap();
+        let (status, body) = if req.method == "POST" {
+            state.0 = Some(seen);
+            (202, resource("Running", ""))
+        } else {
+            let posted = state.0.expect("posted first");
+            match state.1 {
+                Some(ends) if seen >= ends => (200, resource("Succeeded", "late\n")),
+                Some(_) => (200, resource("Running", "")),
+                None => {
+                    if seen - posted >= Duration::from_millis(1200) {
+                        state.1 = Some(seen + Duration::from_millis(1));
+                    }
+                    (200, resource("Running", ""))
+                }
+            }
+        };
+        Reply::Delay(RTT, Box::new(Reply::Json(status, body)))
+    })
+    .await;
+    let done = run(&pool, Duration::from_secs(10)).await.unwrap();
+    let answered = Instant::now();
+    assert_eq!(done.stdout, "late\n");
+    let (posted, ends) = *clock.lock().unwrap();
+    let (posted, ends) = (posted.unwrap(), ends.unwrap());
+    let allowed = RTT + ((ends - posted) / 10).max(Duration::from_millis(100));
+    let late = answered.saturating_duration_since(ends);
+    assert!(
+        late <= allowed,
+        "the run ended {late:?} after the operation (a run of {:?}); at most {allowed:?}",
+        ends - posted
     );
 }
 

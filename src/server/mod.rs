@@ -20,6 +20,8 @@ mod stdin;
 mod transport;
 mod variables;
 
+pub use variables::{parse as parse_variables, snippet as variables_snippet};
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

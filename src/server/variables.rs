@@ -22,7 +22,7 @@ const PYTHON: &str = r#"exec("import json, sys, types\ndef s(v):\n    try:\n    
 const JAVASCRIPT: &str = r#"(() => { const fresh = new Set(['global', 'globalThis', 'process', 'Buffer', 'require', 'module', 'exports', '__filename', '__dirname', 'console', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate', 'queueMicrotask', 'structuredClone', 'atob', 'btoa', 'fetch', 'crypto', 'navigator', 'performance', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'AbortController', 'AbortSignal', 'Event', 'EventTarget', 'BroadcastChannel', 'MessageChannel', 'MessagePort', 'MessageEvent', 'Blob', 'File', 'FormData', 'Headers', 'Request', 'Response', 'WebAssembly', 'DOMException']); try { for (const k of require('vm').runInNewContext('Object.getOwnPropertyNames(globalThis)')) fresh.add(k); } catch (e) {} const summary = (v) => { let r; try { r = typeof v === 'string' ? JSON.stringify(v) : (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)); } catch (e) { r = Object.prototype.toString.call(v); } r = String(r).replace(/\s+/g, ' '); return r.length <= 120 ? r : r.slice(0, 119) + '\u2026'; }; const items = Object.getOwnPropertyNames(globalThis).filter((k) => !fresh.has(k) && !k.startsWith('_') && typeof globalThis[k] !== 'function').map((k) => { const v = globalThis[k]; const type = v === null ? 'null' : Array.isArray(v) ? 'Array' : typeof v === 'object' ? (v.constructor && v.constructor.name) || 'Object' : typeof v; const size = Array.isArray(v) || typeof v === 'string' ? v.length : v instanceof Map || v instanceof Set ? v.size : null; return { name: k, type, summary: summary(v), size }; }); process.stdout.write('\x1eAZS-VARIABLES ' + JSON.stringify(items) + '\n'); })();"#;
 
 /// The snippet for a session's language, if it has one.
-fn snippet(language: &str) -> Option<&'static str> {
+pub fn snippet(language: &str) -> Option<&'static str> {
     match language {
         "python" => Some(PYTHON),
         "javascript" => Some(JAVASCRIPT),
@@ -31,7 +31,7 @@ fn snippet(language: &str) -> Option<&'static str> {
 }
 
 /// The variables the snippet printed, without `null` sizes.
-fn parse(stdout: &str) -> Option<Value> {
+pub fn parse(stdout: &str) -> Option<Value> {
     let start = stdout.rfind(MARK)? + MARK.len();
     let line = stdout[start..].lines().next()?;
     let mut items: Value = serde_json::from_str(line).ok()?;

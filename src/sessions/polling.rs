@@ -22,8 +22,19 @@ use crate::auth::Credentials;
 const FIRST_POLL: Duration = Duration::from_millis(50);
 const MAX_POLL: Duration = Duration::from_secs(5);
 
-pub(super) fn poll_delay(elapsed: Duration, headers: &HeaderMap) -> Duration {
-    retry::retry_after(headers).unwrap_or_else(|| (elapsed / 12).clamp(FIRST_POLL, MAX_POLL))
+/// How long to wait before the next poll. The pool's `Retry-After` counts from its answer.
+/// Without one, polls are `elapsed / 12` (50 ms to 5 s) apart counted from when the previous
+/// one was sent (`since_sent` ago), so a poll's own round trip does not stretch the interval:
+/// a run's end is then seen within one round trip plus the larger of 100 ms and a tenth of its
+/// duration for round trips up to 200 ms, where waiting after each answer would add half a
+/// round trip more (and miss at 100 ms for runs of about a second).
+pub(super) fn poll_delay(elapsed: Duration, since_sent: Duration, headers: &HeaderMap) -> Duration {
+    match retry::retry_after(headers) {
+        Some(asked) => asked,
+        None => (elapsed / 12)
+            .clamp(FIRST_POLL, MAX_POLL)
+            .saturating_sub(since_sent),
+    }
 }
 
 impl SessionsClient {
@@ -40,11 +51,13 @@ impl SessionsClient {
         let first_guid = execution.session_guid.clone();
         let url = poll_url(pool, request.identifier, &execution, &headers)?;
         let started = Instant::now();
+        // When the previous request went out; the first poll counts from the first answer.
+        let mut sent = started;
         let deadline = http_timeout(request.timeout);
         let mut attempt = 0;
         while is_pending(&execution.raw_status) {
             attempt += 1;
-            let wait = poll_delay(started.elapsed(), &headers);
+            let wait = poll_delay(started.elapsed(), sent.elapsed(), &headers);
             if started.elapsed() + wait > deadline {
                 return Err(SessionsError::Timeout { after: deadline });
             }
@@ -56,6 +69,7 @@ impl SessionsClient {
                 polling: true,
             });
             tokio::time::sleep(wait).await;
+            sent = Instant::now();
             let answer = self
                 .send(
                     &url,
@@ -121,14 +135,40 @@ mod tests {
     #[test]
     fn polls_start_quick_and_back_off_to_a_twelfth() {
         let none = HeaderMap::new();
-        assert_eq!(poll_delay(Duration::ZERO, &none), FIRST_POLL);
+        let now = Duration::ZERO;
+        assert_eq!(poll_delay(Duration::ZERO, now, &none), FIRST_POLL);
         assert_eq!(
-            poll_delay(Duration::from_secs(12), &none),
+            poll_delay(Duration::from_secs(12), now, &none),
             Duration::from_secs(1)
         );
-        assert_eq!(poll_delay(Duration::from_secs(600), &none), MAX_POLL);
+        assert_eq!(poll_delay(Duration::from_secs(600), now, &none), MAX_POLL);
         let mut asked = HeaderMap::new();
         asked.insert("retry-after", "2".parse().unwrap());
-        assert_eq!(poll_delay(Duration::ZERO, &asked), Duration::from_secs(2));
+        assert_eq!(
+            poll_delay(Duration::ZERO, now, &asked),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn the_interval_counts_from_when_the_previous_poll_was_sent() {
+        let none = HeaderMap::new();
+        // 12 s in the interval is 1 s; a poll that took 300 ms to come back leaves 700 ms.
+        assert_eq!(
+            poll_delay(Duration::from_secs(12), Duration::from_millis(300), &none),
+            Duration::from_millis(700)
+        );
+        // A round trip longer than the interval: the next poll goes out at once.
+        assert_eq!(
+            poll_delay(Duration::from_millis(200), Duration::from_millis(80), &none),
+            Duration::ZERO
+        );
+        // `Retry-After` counts from the answer, whatever the poll's round trip.
+        let mut asked = HeaderMap::new();
+        asked.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(
+            poll_delay(Duration::from_secs(12), Duration::from_millis(300), &asked),
+            Duration::from_secs(2)
+        );
     }
 }

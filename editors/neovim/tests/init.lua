@@ -11,11 +11,16 @@ end
 -- Project-local config on, as a user of .nvim.lua files has it (the exrc phases).
 vim.o.exrc = os.getenv('AZS_EXRC') == '1'
 
+-- AZS_FILETYPES (comma-separated) and AZS_API: the languages phase's custom-container pool.
+local filetypes = os.getenv('AZS_FILETYPES')
+
 vim.lsp.config('azure_sessions', {
   cmd = { assert(os.getenv('AZS_BIN'), 'AZS_BIN not set'), 'serve' },
+  filetypes = filetypes and vim.split(filetypes, ',', { trimempty = true }) or nil,
   settings = {
     azureSessions = {
       endpoint = endpoint,
+      api = os.getenv('AZS_API'),
       auth = os.getenv('AZS_AUTH'),
       timeoutSeconds = 30,
       coldStartTimeoutSeconds = 10,

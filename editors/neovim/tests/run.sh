@@ -83,6 +83,7 @@ phase main 40
 phase restart 20
 phase unconfigured 20 AZS_ENDPOINT=
 phase_file=results.py phase results 30 AZS_WATCHDOG_MS=26000
+phase languages 60 AZS_API=custom AZS_FILETYPES=python,javascript,c,cpp,rust AZS_WATCHDOG_MS=50000 # tests/languages.lua
 
 # fake_pool NAME: starts tests/fake_pool.py (requests logged to $tmp/NAME.requests); sets $endpoint.
 fake_pool() {

@@ -2,7 +2,8 @@
 // packaged VSIX installed, driven by headless Chromium through playwright-core, against the local pool;
 // then signIn = "vscode" against a fake remote pool over https (a certificate from a throwaway CA made
 // here with openssl), with a test authentication provider (e2e/fake-auth), and a fake plain-http
-// loopback pool that must get no token; last, a two-folder workspace.
+// loopback pool that must get no token; a two-folder workspace; last, a folder whose pool is a custom
+// container (C++, Rust, Python through the local pool's Piston-like API, and Run File with Input…).
 //
 //   node e2e/run.mjs --vsix PATH [--screenshot NAME.png] [--keep] [--steps results,files,…]
 //   node e2e/run.mjs --vsix PATH --capture-initialize OUT.json
@@ -39,6 +40,7 @@ import { Workbench } from './lib/workbench.mjs';
 import { writeWorkspace } from './lib/workspace.mjs';
 import { captureInitialize } from './steps/capture.mjs';
 import { cancelledRunLeavesStatusIdle } from './steps/cancel.mjs';
+import { languagesOnCustomPool } from './steps/languages.mjs';
 import { multiRootShowOutput } from './steps/multi-root.mjs';
 import { resultsView } from './steps/results.mjs';
 import { localRuns } from './steps/runs.mjs';
@@ -147,6 +149,8 @@ async function main() {
   if (want('sign-in')) await signInWithVsCode(wb, h, { demo, settingsFile, saved });
   // Step 13: a two-folder workspace (review F19).
   if (want('multi-root')) await multiRootShowOutput(wb, h, { screenshot });
+  // Step 14: C++, Rust and Python on a custom-container pool (the local pool's Piston-like API), stdin.
+  if (want('languages')) await languagesOnCustomPool(wb, h, { screenshot });
 }
 
 try {

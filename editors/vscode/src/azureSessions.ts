@@ -3,15 +3,17 @@ import * as vscode from 'vscode';
 import { ErrorCodes, ExecuteCommandRequest, ResponseError } from 'vscode-languageclient/node';
 import { downloadFile, uploadFile } from './commands/files';
 import { exportNotebook } from './commands/notebook';
-import { runCell, runFile, runSelection } from './commands/run';
+import { runCell, runFile, runSelection, runWithInput } from './commands/run';
 import { diagnosePool, resetSession, sessionInfo, showOutput } from './commands/session';
 import { errorMessage, SECTION, updateShiftEnterContext } from './config';
 import type { Host } from './host';
 import { TranscriptProvider } from './outputProvider';
 import { isRunOutcome, OUTPUT_SCHEME, type RunOutcome, SERVER_COMMANDS } from './protocol';
 import { Results } from './results';
+import { RunnableLanguages } from './runnable';
 import { Server } from './server';
 import { SessionStatusBar } from './statusBar';
+import { InputPicker } from './stdin';
 import { statusAfterError } from './util';
 import { VariablesView } from './variables';
 
@@ -24,6 +26,8 @@ export class AzureSessions implements vscode.Disposable, Host {
   readonly server: Server;
   readonly results: Results;
   readonly variables: VariablesView;
+  readonly runnable = new RunnableLanguages();
+  readonly inputs = new InputPicker();
   private readonly disposables: { dispose(): unknown }[] = [];
   lastOutputUri: vscode.Uri | undefined;
 
@@ -42,6 +46,7 @@ export class AzureSessions implements vscode.Disposable, Host {
       this.variables,
       this.statusBar,
       this.transcripts,
+      this.runnable,
       vscode.workspace.registerTextDocumentContentProvider(OUTPUT_SCHEME, this.transcripts),
       vscode.workspace.onDidChangeConfiguration((e) => {
         void this.server.onConfigurationChanged(e);
@@ -147,6 +152,8 @@ export class AzureSessions implements vscode.Disposable, Host {
     reg('azureSessions.runCell', (arg) => runCell(this, arg, false));
     reg('azureSessions.runCellAndAdvance', (arg) => runCell(this, arg, true));
     reg('azureSessions.runFile', (arg) => runFile(this, arg));
+    reg('azureSessions.runFileWithInput', (arg) => runWithInput(this, arg, 'file'));
+    reg('azureSessions.runCellWithInput', (arg) => runWithInput(this, arg, 'cell'));
     reg('azureSessions.resetSession', () => resetSession(this));
     reg('azureSessions.showOutput', () => showOutput(this));
     reg('azureSessions.sessionInfo', () => sessionInfo(this));

@@ -1,5 +1,6 @@
 // Settings of the extension: the section, the languages it serves, what is sent to the server, who signs in.
 import * as vscode from 'vscode';
+import { servedLanguageIds } from './runnable';
 import { type EndpointOrigin, endpointOrigin, serverSettings } from './util';
 
 export const SECTION = 'azureSessions';
@@ -17,7 +18,7 @@ export type Scope = vscode.Uri | vscode.WorkspaceFolder | undefined;
 export function endpointOriginFor(scope: Scope): EndpointOrigin {
   const uri = scope instanceof vscode.Uri ? scope : scope?.uri;
   const inspect = (s: vscode.ConfigurationScope | undefined) => vscode.workspace.getConfiguration(SECTION, s).inspect('endpoint');
-  return endpointOrigin([inspect(uri), ...LANGUAGES.map((languageId) => inspect({ uri, languageId }))]);
+  return endpointOrigin([inspect(uri), ...servedLanguageIds().map((languageId) => inspect({ uri, languageId }))]);
 }
 
 export function settingsObject(scope?: Scope): Record<string, unknown> {

@@ -1,12 +1,18 @@
 // What the command modules and the server's lifecycle need from the extension.
 import type * as vscode from 'vscode';
 import type { TranscriptProvider } from './outputProvider';
+import type { RunnableLanguages } from './runnable';
+import type { InputPicker } from './stdin';
 import type { SessionStatusBar } from './statusBar';
 
 export interface Host {
   readonly log: vscode.OutputChannel;
   readonly statusBar: SessionStatusBar;
   readonly transcripts: TranscriptProvider;
+  /** Which languages the pool runs (context keys, code action filter). */
+  readonly runnable: RunnableLanguages;
+  /** The stdin prompt of Run File/Cell with Input…. */
+  readonly inputs: InputPicker;
   /** The transcript that changed last (a run's, or one the server reported). */
   lastOutputUri: vscode.Uri | undefined;
   /** Writes a line to the Azure Sessions output channel. */

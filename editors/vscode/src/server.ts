@@ -14,7 +14,6 @@ import {
 import {
   endpointOriginFor,
   errorMessage,
-  LANGUAGES,
   SECTION,
   settingsObject,
   signInProvider,
@@ -30,6 +29,7 @@ import {
   StatusNotification,
 } from './protocol';
 import { RedactingChannel } from './redactingChannel';
+import { servedLanguageIds } from './runnable';
 import { locateServer, ServerNotFoundError } from './serverLocator';
 import { accessTokenScopes, DEFAULT_SCOPE, jwtExpiry, serverSettings } from './util';
 
@@ -46,6 +46,8 @@ export class Server {
   private missingServerShown = false;
   /** azureSessions.signIn and .signInProvider as the running server was started with. */
   private startedSignIn: string | undefined;
+  /** The language ids the running client serves (its document selector). */
+  private servedAtStart = '';
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -86,8 +88,10 @@ export class Server {
       options: { env: { ...process.env } },
     };
     const folder = vscode.workspace.workspaceFolders?.[0];
+    const served = servedLanguageIds();
+    this.servedAtStart = served.join(',');
     const clientOptions: LanguageClientOptions = {
-      documentSelector: LANGUAGES.flatMap((language) => [
+      documentSelector: served.flatMap((language) => [
         { scheme: 'file', language },
         { scheme: 'untitled', language },
       ]),
@@ -102,6 +106,7 @@ export class Server {
         // Code lenses and code actions call the server commands through the VS Code commands that
         // vscode-languageclient registers for them; route them through the same handling as ours.
         executeCommand: (command, args) => this.host.executeServerCommand(command, args[0]),
+        ...this.host.runnable.middleware(),
         workspace: {
           configuration: async (params, token, next) => {
             const result: unknown = await next(params, token);
@@ -227,6 +232,11 @@ export class Server {
     if (signInKey && signInState() !== this.startedSignIn) {
       void vscode.window.showInformationMessage(`Azure Sessions: restarting the language server to apply ${signInKey}.`);
       await this.restart(`${signInKey} changed`);
+      return;
+    }
+    if (e.affectsConfiguration('azureSessions.languages') && servedLanguageIds().join(',') !== this.servedAtStart && this.client) {
+      // A language id of its own in azureSessions.languages: the document selector must include it.
+      await this.restart('azureSessions.languages names another language');
       return;
     }
     if (e.affectsConfiguration('azureSessions.server.path')) {

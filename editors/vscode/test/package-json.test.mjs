@@ -151,3 +151,39 @@ test('engines and activation', () => {
   assert.ok(pkg.activationEvents.includes('onLanguage:javascript'));
   assert.equal(pkg.main, './dist/extension.js');
 });
+
+test('the languages the server maps (src/languages.ts) activate the extension', () => {
+  const src = fs.readFileSync(path.join(extRoot, 'src', 'languages.ts'), 'utf8');
+  const table = src.slice(src.indexOf('POOL_LANGUAGES'), src.indexOf('};', src.indexOf('POOL_LANGUAGES')));
+  const ids = [...table.matchAll(/^\s+'?([a-z0-9_-]+)'?:/gm)].map((m) => m[1]);
+  assert.ok(ids.includes('cpp') && ids.includes('rust'), `no language table in src/languages.ts: ${ids.join(', ')}`);
+  assert.deepEqual(pkg.activationEvents, ids.map((id) => `onLanguage:${id}`));
+});
+
+test('Run File/Cell with Input… are in the palette, the run menu and the context menu, where stdin is taken', () => {
+  const stdinGate = /\b(editorLangId|resourceLangId) in azureSessions\.stdinLanguages\b/;
+  const palette = c.menus.commandPalette;
+  for (const id of ['azureSessions.runFileWithInput', 'azureSessions.runCellWithInput']) {
+    const entry = palette.find((e) => e.command === id);
+    assert.ok(entry, `${id} is not in the command palette menu`);
+    assert.match(entry.when, stdinGate);
+    assert.match(entry.when, /isWorkspaceTrusted/);
+    assert.ok(c.menus['azureSessions.editorContext'].some((e) => e.command === id && stdinGate.test(e.when ?? '')), `${id} is not in the editor context submenu`);
+  }
+  const run = c.menus['editor/title/run'].find((e) => e.command === 'azureSessions.runFileWithInput');
+  assert.ok(run, 'Run File with Input… is not in the editor title run menu');
+  assert.match(run.when, stdinGate);
+  assert.match(c.configuration.properties['azureSessions.stdinFile'].markdownDescription, /Run File with Input…/);
+});
+
+test('the run commands apply to Python, JavaScript and the languages the pool runs', () => {
+  const runs = ['azureSessions.runSelection', 'azureSessions.runCell', 'azureSessions.runCellAndAdvance', 'azureSessions.runFile'];
+  for (const [menu, entries] of Object.entries(c.menus)) {
+    for (const e of entries.filter((x) => runs.includes(x.command) && x.when)) {
+      assert.match(e.when, /(editorLangId|resourceLangId) in azureSessions\.runnableLanguages/, `${menu}: ${e.command}`);
+    }
+  }
+  for (const k of c.keybindings) {
+    assert.match(k.when, /editorLangId in azureSessions\.runnableLanguages/, `keybinding ${k.key}`);
+  }
+});

@@ -67,19 +67,17 @@ function M.attach(client, bufnr)
     opts.force = true
     api.nvim_buf_create_user_command(bufnr, name, fn, opts)
   end
+  -- The run commands take `stdin=TEXT` or `stdin` (lua/azure_sessions/stdin.lua).
+  local stdin = require('azure_sessions.stdin')
   cmd('LspAzureSessionsRun', function(o)
-    if o.range > 0 then
-      run.run_lines(o.line1, o.line2, bufnr)
-    else
-      run.run_line(bufnr)
-    end
-  end, { range = true, desc = 'Run the lines in the range (default: the cursor line) in the Azure session' })
-  cmd('LspAzureSessionsRunCell', function()
-    run.run_cell(bufnr)
-  end, { desc = 'Run the # %% cell under the cursor in the Azure session' })
-  cmd('LspAzureSessionsRunFile', function()
-    run.run_file(bufnr)
-  end, { desc = 'Run the whole file in the Azure session' })
+    stdin.command('lines', o, bufnr)
+  end, stdin.command_opts({ range = true, desc = 'Run the lines in the range (default: the cursor line) in the Azure session' }))
+  cmd('LspAzureSessionsRunCell', function(o)
+    stdin.command('cell', o, bufnr)
+  end, stdin.command_opts({ desc = 'Run the # %% cell under the cursor in the Azure session' }))
+  cmd('LspAzureSessionsRunFile', function(o)
+    stdin.command('file', o, bufnr)
+  end, stdin.command_opts({ desc = 'Run the whole file in the Azure session' }))
   cmd('LspAzureSessionsResetSession', function()
     session.reset_session(bufnr)
   end, { desc = 'Start a new Azure session (the old one is deleted where possible)' })

@@ -1,6 +1,6 @@
 // Session commands: reset, show output, session info, diagnose the pool.
 import * as vscode from 'vscode';
-import { LANGUAGES } from '../config';
+import { servedLanguageIds } from '../runnable';
 import { isDoctorReport, renderReport, summary } from '../doctor';
 import type { Host } from '../host';
 import { OUTPUT_SCHEME, SERVER_COMMANDS, type SessionInfo } from '../protocol';
@@ -84,7 +84,7 @@ export async function sessionInfo(host: Host): Promise<void> {
 /** Runs the server's pool doctor for the active Python/JavaScript document (else the first folder) and shows its report. */
 export async function diagnosePool(host: Host): Promise<void> {
   const doc = vscode.window.activeTextEditor?.document;
-  const uri = doc && LANGUAGES.includes(doc.languageId) ? doc.uri.toString() : vscode.workspace.workspaceFolders?.[0]?.uri.toString();
+  const uri = doc && servedLanguageIds().includes(doc.languageId) ? doc.uri.toString() : vscode.workspace.workspaceFolders?.[0]?.uri.toString();
   const report = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Azure Sessions: diagnosing the pool (DNS, TLS, token, a one-line run)…' },
     () => host.executeServerCommand(SERVER_COMMANDS.doctor, uri ? { uri } : {}),
