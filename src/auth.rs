@@ -187,6 +187,21 @@ impl Credentials {
         }
     }
 
+    /// What a remote endpoint gets: over https, the token of `bearer`; over plain http (loopback
+    /// only, which the setting checks) the key of the local pool on that port, or nothing; never
+    /// a token.
+    pub fn for_endpoint(
+        endpoint: &reqwest::Url,
+        bearer: impl FnOnce() -> Credentials,
+    ) -> Credentials {
+        if endpoint.scheme() == "https" {
+            return bearer();
+        }
+        crate::pool::key::find_key(endpoint)
+            .map(|key| Credentials::PoolKey(key.into()))
+            .unwrap_or(Credentials::None)
+    }
+
     pub async fn token(&self) -> Result<Option<AccessToken>, AuthError> {
         match self {
             Credentials::None | Credentials::PoolKey(_) => Ok(None),

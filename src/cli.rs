@@ -114,11 +114,7 @@ pub async fn reach(settings: &Settings, language: &str) -> Result<Reached, Strin
         }
         Endpoint::Refused(reason) => return Err(reason.clone()),
         Endpoint::Local => {
-            // A custom pool's language travels in the path: any local pool serves it.
-            let language = match settings.api {
-                Api::Custom => Language::Python,
-                _ => language.parse().map_err(|e| format!("{e}"))?,
-            };
+            let language = crate::languages::local_pool_language(settings.api, language)?;
             let pool = LocalPool::start(PoolOptions {
                 language,
                 max_timeout: Duration::from_secs(3600),
@@ -138,12 +134,11 @@ pub async fn reach(settings: &Settings, language: &str) -> Result<Reached, Strin
     )
     .map_err(|e| e.to_string())?;
     target.custom_container = settings.custom_container;
-    let credentials = match (&local, target.endpoint().scheme()) {
-        (Some(pool), _) => Credentials::PoolKey(pool.key().into()),
-        (None, "https") => Credentials::for_mode(settings.auth),
-        (None, _) => crate::pool::key::find_key(target.endpoint())
-            .map(|key| Credentials::PoolKey(key.into()))
-            .unwrap_or(Credentials::None),
+    let credentials = match &local {
+        Some(pool) => Credentials::PoolKey(pool.key().into()),
+        None => {
+            Credentials::for_endpoint(target.endpoint(), || Credentials::for_mode(settings.auth))
+        }
     };
     Ok(Reached {
         pool: Pool {

@@ -174,6 +174,17 @@ fn interpreter_runs(api: Api, language: &str) -> bool {
 /// Whether the pool can run `language` (the mapped name): custom containers decide for
 /// themselves; code-interpreter pools run Python and JavaScript (and bash on a Shell pool).
 /// The error names the document's language and the setting that changes the mapping.
+/// The local pool that serves a document of `language` on this api. A custom pool's language
+/// travels in the path, so any local pool serves it; the others run their own language.
+pub fn local_pool_language(api: Api, language: &str) -> Result<crate::pool::Language, String> {
+    match api {
+        Api::Custom => Ok(crate::pool::Language::Python),
+        _ => language.parse().map_err(|_| {
+            format!("the local pool runs python, javascript and shell; this document is {language}")
+        }),
+    }
+}
+
 pub fn check_runnable(api: Api, language_id: &str, language: &str) -> Result<(), String> {
     if api == Api::Custom || interpreter_runs(api, language) {
         return Ok(());

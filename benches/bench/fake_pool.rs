@@ -105,7 +105,10 @@ impl FakePool {
         delay: Duration,
         record: bool,
     ) -> FakePool {
-        let state = PoolState::new(stdout, delay, record);
+        Self::serve(rt, PoolState::new(stdout, delay, record))
+    }
+
+    fn serve(rt: &tokio::runtime::Runtime, state: Arc<PoolState>) -> FakePool {
         let (listener, addr) = bind_loopback();
         let app = axum::Router::new()
             .fallback(handle)
@@ -119,6 +122,13 @@ impl FakePool {
             .await;
         });
         FakePool { addr, state }
+    }
+
+    /// A pool whose `POST …/executions` answers these bytes.
+    pub fn start_answering(rt: &tokio::runtime::Runtime, executions: Bytes) -> FakePool {
+        let mut state = PoolState::new("", Duration::ZERO, false);
+        Arc::get_mut(&mut state).expect("not shared yet").executions = executions;
+        Self::serve(rt, state)
     }
 
     pub fn endpoint(&self) -> String {

@@ -7,7 +7,7 @@
 //!
 //! Options (after `--`): `--quick` (fewer runs, for a smoke test), `--no-write` (print only),
 //! `--only NAME[,NAME]` (overhead, peer, signin, cold, large, scale, footprint, local, tls,
-//! latency, lro).
+//! latency, lro, rich).
 //! Environment: `BENCH_BIN` (server binary), `BENCH_PYTHON` (python with
 //! langchain-azure-dynamic-sessions; the peer row is skipped without it).
 //!
@@ -26,6 +26,7 @@ mod lsp;
 mod overhead;
 mod proxy;
 mod report;
+mod rich_result;
 mod scale;
 mod signin;
 mod tls;
@@ -147,6 +148,10 @@ fn main() {
         if wants("lro") {
             step("11 long-running operations polled through a 20 ms round trip");
             lro::long_running(&mut ctx).await;
+        }
+        if wants("rich") {
+            step("12 a 1 MiB PNG result against a text result");
+            rich_result::rich_result(&mut ctx).await;
         }
     });
     let elapsed = started.elapsed();

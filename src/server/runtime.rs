@@ -13,7 +13,7 @@ use super::{Inner, lock};
 use crate::auth::{AuthMode, Credentials, TokenCache};
 use crate::identity::IdentityStore;
 use crate::pool::{Language, LocalPool, PoolOptions};
-use crate::sessions::{Api, HttpOptions, PoolTarget, SessionsClient, SessionsError};
+use crate::sessions::{HttpOptions, PoolTarget, SessionsClient, SessionsError};
 use crate::settings::{Endpoint, Settings};
 
 /// Long-lived things shared by all runs: the HTTP client, tokens, local pools, identifiers.
@@ -192,15 +192,7 @@ impl Inner {
             Endpoint::NotConfigured => return Err(SessionsError::NotConfigured.to_string()),
             Endpoint::Refused(reason) => return Err(reason.clone()),
             Endpoint::Local => {
-                // A custom pool's language travels in the path: any local pool serves it.
-                let language: Language = match settings.api {
-                    Api::Custom => Language::Python,
-                    _ => language.parse().map_err(|_| {
-                        format!(
-                            "the local pool runs python and javascript; this document is {language}"
-                        )
-                    })?,
-                };
+                let language = crate::languages::local_pool_language(settings.api, language)?;
                 let (endpoint, key) = self.runtime.local_pool(language).await?;
                 (
                     endpoint,
@@ -208,30 +200,18 @@ impl Inner {
                     "local pool".to_owned(),
                 )
             }
-            Endpoint::Remote(url)
-                if reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "https") =>
-            {
-                let editor = lock(&self.config)
-                    .client_tokens
-                    .then(|| self.client.clone());
-                (
-                    url.clone(),
-                    self.runtime.credentials(settings.auth, editor.as_ref()),
-                    String::new(),
-                )
-            }
-            // Plain http (loopback only, checked with the setting): the key of the local pool
-            // on that port, or nothing; never a token.
             Endpoint::Remote(url) => {
-                let key = reqwest::Url::parse(url)
-                    .ok()
-                    .and_then(|url| crate::pool::key::find_key(&url));
-                (
-                    url.clone(),
-                    key.map(|k| Credentials::PoolKey(k.into()))
-                        .unwrap_or(Credentials::None),
-                    String::new(),
-                )
+                let credentials = match reqwest::Url::parse(url) {
+                    Ok(parsed) => Credentials::for_endpoint(&parsed, || {
+                        let editor = lock(&self.config)
+                            .client_tokens
+                            .then(|| self.client.clone());
+                        self.runtime.credentials(settings.auth, editor.as_ref())
+                    }),
+                    // PoolTarget::new below names what is wrong with it.
+                    Err(_) => Credentials::None,
+                };
+                (url.clone(), credentials, String::new())
             }
         };
         let mut target = PoolTarget::new(

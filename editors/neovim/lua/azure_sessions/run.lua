@@ -171,14 +171,19 @@ local function lines_range(client, bufnr, l1, l2)
   }
 end
 
+---@class azure_sessions.RunExtra
+---@field stdin string? the run's standard input (pools that take stdin only)
+
 --- Run whole lines l1..l2 (1-based, inclusive).
-function M.run_lines(l1, l2, bufnr, cb)
+---@param extra azure_sessions.RunExtra?
+function M.run_lines(l1, l2, bufnr, cb, extra)
   bufnr = vim._resolve_bufnr(bufnr)
   local client = need_client(bufnr)
   if not client then
     return
   end
-  M.run({ bufnr = bufnr, range = lines_range(client, bufnr, l1, l2) }, cb)
+  local stdin = extra and extra.stdin
+  M.run({ bufnr = bufnr, range = lines_range(client, bufnr, l1, l2), stdin = stdin }, cb)
 end
 
 --- Run the cursor line.
@@ -231,7 +236,8 @@ function M.run_selection(cb)
 end
 
 --- Run the `# %%` cell that holds the cursor.
-function M.run_cell(bufnr, cb)
+---@param extra azure_sessions.RunExtra?
+function M.run_cell(bufnr, cb, extra)
   bufnr = vim._resolve_bufnr(bufnr)
   local client = need_client(bufnr)
   if not client then
@@ -244,14 +250,15 @@ function M.run_cell(bufnr, cb)
   local args = {
     uri = vim.uri_from_bufnr(bufnr),
     position = { line = row - 1, character = char_col(client, bufnr, row - 1, col) },
+    stdin = extra and extra.stdin,
   }
   exec(client, bufnr, 'azure-sessions.runCell', args, cb)
 end
 
 --- Run the whole buffer.
-function M.run_file(bufnr, cb)
-  M.run({ bufnr = bufnr }, cb)
+---@param extra azure_sessions.RunExtra?
+function M.run_file(bufnr, cb, extra)
+  M.run({ bufnr = bufnr, stdin = extra and extra.stdin }, cb)
 end
-
 
 return M

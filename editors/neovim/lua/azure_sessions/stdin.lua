@@ -56,82 +56,9 @@ function M.prompt(on_input)
   end)
 end
 
-local function client_of(bufnr)
-  local client = require('azure_sessions').get_client(bufnr)
-  if not client then
-    vim.notify(
-      'azure-sessions: no azure_sessions language server is attached to this buffer (see :checkhealth azure_sessions)',
-      vim.log.levels.WARN
-    )
-  end
-  return client
-end
-
---- Byte column (0-based) → column in the client's position encoding.
-local function char_col(client, line, byte_col)
-  byte_col = math.max(0, math.min(byte_col, #line))
-  if byte_col == 0 then
-    return 0
-  end
-  return vim.str_utfindex(line, client.offset_encoding or 'utf-16', byte_col, false)
-end
-
---- Runs whole lines l1..l2 (1-based, inclusive) with `stdin`.
----@param l1 integer
----@param l2 integer
----@param bufnr integer?
----@param stdin string
----@param cb fun(err: lsp.ResponseError?, outcome: table?)?
-function M.run_lines(l1, l2, bufnr, stdin, cb)
-  bufnr = vim._resolve_bufnr(bufnr)
-  local client = client_of(bufnr)
-  if not client then
-    return
-  end
-  if l1 > l2 then
-    l1, l2 = l2, l1
-  end
-  local last = api.nvim_buf_get_lines(bufnr, l2 - 1, l2, false)[1] or ''
-  local range = {
-    start = { line = l1 - 1, character = 0 },
-    ['end'] = { line = l2 - 1, character = char_col(client, last, #last) },
-  }
-  require('azure_sessions').run({ bufnr = bufnr, range = range, stdin = stdin }, cb)
-end
-
---- Runs the `# %%` cell that holds the cursor with `stdin`.
----@param bufnr integer?
----@param stdin string
----@param cb fun(err: lsp.ResponseError?, outcome: table?)?
-function M.run_cell(bufnr, stdin, cb)
-  bufnr = vim._resolve_bufnr(bufnr)
-  local client = client_of(bufnr)
-  if not client then
-    return
-  end
-  local row, col = 1, 0
-  if bufnr == api.nvim_get_current_buf() then
-    row, col = unpack(api.nvim_win_get_cursor(0))
-  end
-  local line = api.nvim_buf_get_lines(bufnr, row - 1, row, false)[1] or ''
-  local args = {
-    uri = vim.uri_from_bufnr(bufnr),
-    position = { line = row - 1, character = char_col(client, line, col) },
-    stdin = stdin,
-  }
-  require('azure_sessions')._exec(client, bufnr, 'azure-sessions.runCell', args, cb)
-end
-
---- Runs the whole buffer with `stdin`.
----@param bufnr integer?
----@param stdin string
----@param cb fun(err: lsp.ResponseError?, outcome: table?)?
-function M.run_file(bufnr, stdin, cb)
-  require('azure_sessions').run({ bufnr = vim._resolve_bufnr(bufnr), stdin = stdin }, cb)
-end
-
 --- The body of `:LspAzureSessionsRun`, `:LspAzureSessionsRunCell` and `:LspAzureSessionsRunFile`.
---- Without an argument it calls the plugin's own run function, as these commands always did.
+--- Every form calls the plugin's own run functions; without an argument the run has no stdin of
+--- its own, as these commands always did.
 ---@param what 'lines'|'cell'|'file'
 ---@param o table the user command's argument (|nvim_create_user_command()|)
 ---@param bufnr integer
@@ -148,22 +75,13 @@ function M.command(what, o, bufnr)
     l2 = l1
   end
   local function run(stdin)
+    local extra = { stdin = stdin }
     if what == 'lines' then
-      if stdin == nil then
-        as.run_lines(l1, l2, bufnr)
-      else
-        M.run_lines(l1, l2, bufnr, stdin)
-      end
+      as.run_lines(l1, l2, bufnr, nil, extra)
     elseif what == 'cell' then
-      if stdin == nil then
-        as.run_cell(bufnr)
-      else
-        M.run_cell(bufnr, stdin)
-      end
-    elseif stdin == nil then
-      as.run_file(bufnr)
+      as.run_cell(bufnr, nil, extra)
     else
-      M.run_file(bufnr, stdin)
+      as.run_file(bufnr, nil, extra)
     end
   end
   if parsed.kind == 'prompt' then
