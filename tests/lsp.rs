@@ -1046,5 +1046,8 @@ mod displays;
 #[path = "lsp/notebook.rs"]
 mod notebook;
 
+#[path = "lsp/data.rs"]
+mod data;
+
 #[path = "lsp/doctor.rs"]
 mod doctor;

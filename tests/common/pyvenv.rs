@@ -1,20 +1,30 @@
-//! A Python with packages from PyPI for tests (Flask for Microsoft's sample server, nbformat to
-//! validate exported notebooks): `target/test-venv`, made once, in a temporary directory renamed
-//! into place so that tests starting together neither race nor see half an install.
+//! Pythons with packages from PyPI for tests: `target/test-venv` (Flask for Microsoft's sample
+//! server, nbformat to validate exported notebooks) and `target/data-venv` (matplotlib and
+//! pandas, for a data user's runs on the local pool). Each is made once, in a temporary
+//! directory renamed into place, so that tests starting together neither race nor see half an
+//! install.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const PACKAGES: &[&str] = &["flask", "nbformat"];
-
+#[allow(dead_code)] // each test binary uses some of these
 pub fn python_with_packages() -> PathBuf {
+    python_with("test-venv", &["flask", "nbformat"])
+}
+
+#[allow(dead_code)]
+pub fn python_for_data() -> PathBuf {
+    python_with("data-venv", &["matplotlib", "pandas"])
+}
+
+fn python_with(name: &str, packages: &[&str]) -> PathBuf {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    let venv = target.join("test-venv");
+    let venv = target.join(name);
     let python = venv.join("bin").join("python");
     if python.exists() {
         return python;
     }
-    let building = target.join(format!("test-venv.{}", std::process::id()));
+    let building = target.join(format!("{name}.{}", std::process::id()));
     let status = Command::new("python3")
         .args(["-m", "venv"])
         .arg(&building)
@@ -29,12 +39,12 @@ pub fn python_with_packages() -> PathBuf {
             "--quiet",
             "--disable-pip-version-check",
         ])
-        .args(PACKAGES)
+        .args(packages)
         .status()
         .expect("pip install");
     assert!(
         status.success(),
-        "pip install {PACKAGES:?} (from PyPI) failed"
+        "pip install {packages:?} (from PyPI) failed"
     );
     // Another test may have finished first: its venv is as good as ours.
     if std::fs::rename(&building, &venv).is_err() {
