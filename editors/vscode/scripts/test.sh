@@ -117,7 +117,7 @@ cd "$here"
 step "type-check (tsc --noEmit)" npx --no-install tsc --noEmit
 step "lint (eslint)" npx --no-install eslint .
 step "bundle (esbuild)" node esbuild.mjs --production
-step "unit tests (manifest, helpers, languages, results view)" node --test --test-reporter=spec test/package-json.test.mjs test/util.test.mjs test/server-locator.test.mjs test/languages.test.mjs test/results.test.mjs
+step "unit tests (manifest, helpers, server choice by platform, languages, results view)" node --test --test-reporter=spec test/package-json.test.mjs test/util.test.mjs test/server-locator.test.mjs test/platform.test.mjs test/languages.test.mjs test/results.test.mjs
 
 # ---------------------------------------------------------------- the server
 
