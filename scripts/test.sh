@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project: formatting, lints, Rust tests (unit, client, local pool, language
-# server), and the end-to-end tests in real Neovim and real VS Code. Installs what it needs.
+# server), the end-to-end tests in real Neovim and real VS Code, and actionlint on the release and CI
+# workflows. Installs what it needs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -29,6 +30,7 @@ rust_tests() {
 }
 
 step "cargo fmt --check" cargo fmt --check
+step "actionlint (.github/workflows)" bash scripts/actionlint.sh
 step "cargo clippy" cargo clippy --all-targets -- -D warnings
 step "cargo build" cargo build
 step "rust tests" rust_tests

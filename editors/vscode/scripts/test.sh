@@ -6,6 +6,7 @@
 # Installs what it needs, idempotently: Debian packages (chromium, libkrb5-dev, fonts-liberation, ripgrep, unzip),
 # the extension's npm dependencies (npm ci) and code-server 4.100.3 + playwright-core (npm ci in e2e/).
 # Then: type-check, lint, bundle, unit tests, server build, settings sync with the server, vsce package,
+# the per-platform packaging (scripts/package-vsix.sh, with stand-in binaries),
 # the end-to-end test against a stand-in server (extension only), and the end-to-end test in code-server
 # with the real azure-sessions-lsp bundled in the VSIX against the local pool.
 # Set AZURE_SESSIONS_LSP_BIN to use an existing server binary instead of `cargo build`.
@@ -117,7 +118,7 @@ cd "$here"
 step "type-check (tsc --noEmit)" npx --no-install tsc --noEmit
 step "lint (eslint)" npx --no-install eslint .
 step "bundle (esbuild)" node esbuild.mjs --production
-step "unit tests (manifest, helpers, languages, results view)" node --test --test-reporter=spec test/package-json.test.mjs test/util.test.mjs test/server-locator.test.mjs test/languages.test.mjs test/results.test.mjs
+step "unit tests (manifest, helpers, server choice by platform, languages, results view)" node --test --test-reporter=spec test/package-json.test.mjs test/util.test.mjs test/server-locator.test.mjs test/platform.test.mjs test/languages.test.mjs test/results.test.mjs
 
 # ---------------------------------------------------------------- the server
 
@@ -165,6 +166,9 @@ if [ $server_ok = 1 ]; then
 else
   step "vsce package with the server bundled" sh -c "echo 'no working azure-sessions-lsp binary at $server_bin (see the server step)'; exit 1"
 fi
+
+step "scripts/package-vsix.sh: a VSIX per target with its own binary (stand-in binaries), skips and refusals" \
+  node --test --test-reporter=spec test/package-vsix.test.mjs
 
 # ---------------------------------------------------------------- end to end (code-server + headless Chromium)
 

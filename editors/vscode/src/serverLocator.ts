@@ -1,12 +1,39 @@
 // Finds the azure-sessions-lsp binary: $AZURE_SESSIONS_LSP_PATH, the setting azureSessions.server.path,
-// the binary bundled in the VSIX (server/azure-sessions-lsp), then PATH. Each candidate is checked with --version.
+// the binary bundled in the VSIX (server/azure-sessions-lsp, .exe on Windows, when it is built for this
+// platform: see platform.ts), then PATH. Each candidate is checked with --version.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { type BundledChoice, chooseBundledServer, type HostPlatform, isMuslHeader, processReportHeader, SERVER_PATH_SETTING, serverBinaryName } from './platform';
 import { expandPath, parseVersion } from './util';
 
-export const BINARY_NAME = process.platform === 'win32' ? 'azure-sessions-lsp.exe' : 'azure-sessions-lsp';
+/** This machine, as the bundled-server choice sees it. */
+export function currentHost(): HostPlatform {
+  return { platform: process.platform, arch: process.arch, musl: isMuslHeader(process.platform, processReportHeader()) };
+}
+
+/** The bundled server that fits `host` in `extensionPath`/server, or why there is none. */
+export function bundledServer(extensionPath: string, host: HostPlatform): BundledChoice {
+  const dir = path.join(extensionPath, 'server');
+  let files: string[] = [];
+  try {
+    files = fs.readdirSync(dir);
+  } catch {
+    // no server/ directory: a universal VSIX
+  }
+  let target: string | undefined;
+  try {
+    const marker: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'target.json'), 'utf8'));
+    if (marker && typeof marker === 'object' && typeof (marker as { target?: unknown }).target === 'string') {
+      target = (marker as { target: string }).target;
+    }
+  } catch {
+    // no marker (a server copied by hand): the file name decides
+  }
+  const choice = chooseBundledServer(host, { files, target });
+  return choice.ok ? { ...choice, file: path.join(dir, choice.file) } : choice;
+}
 
 export type ServerSource = 'AZURE_SESSIONS_LSP_PATH' | 'azureSessions.server.path' | 'bundled' | 'PATH';
 
@@ -58,12 +85,12 @@ function isExecutableFile(file: string): boolean {
   }
 }
 
-function onPath(env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+function onPath(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  for (const dir of (env.PATH ?? env.Path ?? '').split(path.delimiter)) {
     if (!dir) {
       continue;
     }
-    const candidate = path.join(dir, BINARY_NAME);
+    const candidate = path.join(dir, name);
     if (isExecutableFile(candidate)) {
       return candidate;
     }
@@ -75,6 +102,7 @@ export async function locateServer(
   settingPath: string,
   extensionPath: string,
   env: NodeJS.ProcessEnv = process.env,
+  host: HostPlatform = currentHost(),
 ): Promise<ServerBinary> {
   const explicit: [ServerSource, string | undefined][] = [
     ['AZURE_SESSIONS_LSP_PATH', env.AZURE_SESSIONS_LSP_PATH],
@@ -96,10 +124,22 @@ export async function locateServer(
   }
 
   const problems: string[] = [];
-  const bundled = path.join(extensionPath, 'server', BINARY_NAME);
-  const fromPath = onPath(env);
+  const bundled = bundledServer(extensionPath, host);
+  let bundledFile: string | undefined;
+  if (!bundled.ok) {
+    problems.push(bundled.reason);
+  } else if (isExecutableFile(bundled.file)) {
+    bundledFile = bundled.file;
+  } else {
+    problems.push(`the bundled ${bundled.file} is not an executable file`);
+  }
+  const name = serverBinaryName(host.platform);
+  const fromPath = onPath(env, name);
+  if (fromPath === undefined) {
+    problems.push(`${name} is not on PATH`);
+  }
   const fallbacks: [ServerSource, string | undefined][] = [
-    ['bundled', isExecutableFile(bundled) ? bundled : undefined],
+    ['bundled', bundledFile],
     ['PATH', fromPath],
   ];
   for (const [source, file] of fallbacks) {
@@ -112,10 +152,9 @@ export async function locateServer(
       problems.push(e instanceof Error ? e.message : String(e));
     }
   }
-  const tail = problems.length > 0 ? ` (${problems.join('; ')})` : '';
   throw new ServerNotFoundError(
-    `The azure-sessions-lsp language server was not found: it is not bundled with this extension and not on PATH${tail}. ` +
-      'Install it (`cargo install --path .` in the azure-sessions-lsp repository) or set azureSessions.server.path.',
+    `The azure-sessions-lsp language server was not found: ${problems.join('; ')}. ` +
+      `Install it (\`cargo install azure-sessions-lsp\`, or a binary from the project's releases) and set ${SERVER_PATH_SETTING} to its path.`,
     false,
   );
 }
