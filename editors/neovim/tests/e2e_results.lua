@@ -108,6 +108,25 @@ return function(t)
     expect(#opened == n + 1 and opened[#opened] == picture, 'opened %s', vim.inspect(opened))
   end)
 
+  check('an image viewer that fails (image.nvim without a graphics terminal) leaves no float and falls back to vim.ui.open', function()
+    expect(picture, 'no image from an earlier check')
+    -- image.nvim's API (from_file/is_enabled), failing as it does in a terminal it cannot query.
+    package.loaded['image'] = {
+      is_enabled = function()
+        return true
+      end,
+      from_file = function()
+        error('cannot query terminal size')
+      end,
+    }
+    local wins, n = #api.nvim_list_wins(), #opened
+    local ok, how = pcall(require('azure_sessions.displays').show_image, picture)
+    package.loaded['image'] = nil
+    expect(ok and how == 'open', 'show_image: %s %s', tostring(ok), tostring(how))
+    expect(#opened == n + 1 and opened[#opened] == picture, 'opened %s', vim.inspect(opened))
+    expect(#api.nvim_list_wins() == wins, 'windows before %d, after %d', wins, #api.nvim_list_wins())
+  end)
+
   check('a failing line\'s error shows as an inlay hint ("✗ NameError: …")', function()
     goto_line(15)
     run_and_wait(':LspAzureSessionsRun on the failing line', function()

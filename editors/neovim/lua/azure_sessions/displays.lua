@@ -49,6 +49,17 @@ end
 
 local float = core.float
 
+--- Calls `show(buf, win)` with a new float; when it fails the float is closed again (the caller
+--- falls back to `vim.ui.open`). Returns true when it showed.
+local function in_float(show)
+  local buf, win = float(nil, { width = 60, height = 20, title = ' azure-sessions ' })
+  local ok = pcall(show, buf, win)
+  if not ok and win and api.nvim_win_is_valid(win) then
+    api.nvim_win_close(win, true)
+  end
+  return ok
+end
+
 --- snacks.nvim: an image placement in a float. Returns true when it showed the image.
 local function try_snacks(path)
   local snacks = rawget(_G, 'Snacks')
@@ -59,8 +70,7 @@ local function try_snacks(path)
   if type(image.supports) == 'function' and not image.supports(path) then
     return false
   end
-  return pcall(function()
-    local buf = float(nil, { width = 60, height = 20, title = ' azure-sessions ' })
+  return in_float(function(buf)
     image.placement.new(buf, path, { pos = { 1, 0 }, inline = true, max_width = 60, max_height = 20, auto_resize = true })
   end)
 end
@@ -74,8 +84,7 @@ local function try_image_nvim(path)
   if type(image.is_enabled) == 'function' and not image.is_enabled() then
     return false
   end
-  return pcall(function()
-    local buf, win = float(nil, { width = 60, height = 20, title = ' azure-sessions ' })
+  return in_float(function(buf, win)
     local img = image.from_file(path, { window = win, buffer = buf, x = 0, y = 0, width = 60, height = 20 })
     assert(img, 'image.nvim could not read ' .. path)
     img:render()
