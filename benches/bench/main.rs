@@ -150,7 +150,7 @@ fn main() {
             lro::long_running(&mut ctx).await;
         }
         if wants("rich") {
-            step("12 a 1 MiB PNG result against a text result");
+            step("13 a 1 MiB PNG result against a text result");
             rich_result::rich_result(&mut ctx).await;
         }
     });

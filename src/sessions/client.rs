@@ -439,10 +439,18 @@ pub(super) fn session_guid(headers: &HeaderMap) -> Option<String> {
 /// never stalls the thread that serves the editor.
 pub(super) async fn parse_off_thread(body: Bytes) -> Result<Execution, SessionsError> {
     const INLINE_LIMIT: usize = 256 << 10;
-    let parsed = if body.len() <= INLINE_LIMIT {
-        response::parse_execution(&body)
+    let body_len = body.len();
+    // The body goes as soon as it is parsed: a large answer (an image) is then held as JSON
+    // while its parts are taken out, not twice.
+    let parse = move || {
+        let value = response::parse_json(&body);
+        drop(body);
+        response::execution_from_value(value?)
+    };
+    let parsed = if body_len <= INLINE_LIMIT {
+        parse()
     } else {
-        tokio::task::spawn_blocking(move || response::parse_execution(&body))
+        tokio::task::spawn_blocking(parse)
             .await
             .unwrap_or_else(|e| Err(format!("parsing the answer failed: {e}")))
     };

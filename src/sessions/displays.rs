@@ -154,25 +154,35 @@ fn from_bundle(bundle: &Map<String, Value>) -> Vec<Display> {
 }
 
 fn decoded(mime_type: &str, value: &Value) -> Option<Display> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect(),
+    let joined: String;
+    let text: &str = match value {
+        Value::String(s) => s,
+        Value::Array(lines) => {
+            joined = lines.iter().filter_map(Value::as_str).collect();
+            &joined
+        }
         _ => return None,
     };
     let content = if mime_type == "image/svg+xml" {
-        Content::Text(text)
+        Content::Text(text.to_owned())
     } else {
-        let compact: String = text.split_whitespace().collect();
-        Content::Bytes(
-            base64::engine::general_purpose::STANDARD
-                .decode(compact)
-                .ok()?,
-        )
+        Content::Bytes(decode_base64(text)?)
     };
     Some(Display {
         mime_type: mime_type.to_owned(),
         content,
     })
+}
+
+/// Decodes base64 that may be wrapped in lines (as Jupyter writes it) without copying the text
+/// when it is not: an image's text is the largest thing a run returns.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    if !text.bytes().any(|b| b.is_ascii_whitespace()) {
+        return engine.decode(text).ok();
+    }
+    let compact: String = text.split_whitespace().collect();
+    engine.decode(compact).ok()
 }
 
 /// The bundle's `text/plain`, as the value of the run.
@@ -204,6 +214,23 @@ mod tests {
             Content::Bytes(b"\x89PNG\r\n\x1a\n".to_vec())
         );
         assert_eq!(result["type"], "image");
+    }
+
+    #[test]
+    fn base64_wrapped_in_lines_or_split_in_a_list_decodes_the_same() {
+        let png = Content::Bytes(b"\x89PNG\r\n\x1a\n".to_vec());
+        for data in [
+            json!("iVBORw0K\nGgo=\n"),
+            json!(["iVBORw0K\n", "Ggo="]),
+            json!(PNG),
+        ] {
+            let mut result = json!({"image/png": data, "text/plain": "x"});
+            let displays = take_displays(&mut result);
+            assert_eq!(displays.len(), 1, "{data}");
+            assert_eq!(displays[0].content, png, "{data}");
+        }
+        let mut bad = json!({"image/png": "not base64!", "text/plain": "x"});
+        assert!(take_displays(&mut bad).is_empty());
     }
 
     #[test]

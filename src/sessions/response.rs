@@ -67,13 +67,17 @@ pub fn is_pending(raw_status: &str) -> bool {
 
 /// Reads an execution from a response body.
 pub fn parse_execution(body: &[u8]) -> Result<Execution, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    execution_from_value(parse_json(body)?)
+}
+
+/// The body as JSON, or an error that shows how it starts.
+pub fn parse_json(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body).map_err(|e| {
         format!(
             "expected JSON ({e}); the body starts with {:?}",
             super::error::snippet(&body[..body.len().min(120)])
         )
-    })?;
-    execution_from_value(value)
+    })
 }
 
 /// A custom container may answer a failed run with an error status and the run in the body
