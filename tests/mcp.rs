@@ -344,7 +344,7 @@ fn javascript_runs_in_a_local_pool_of_its_own_and_reset_moves_to_a_new_session()
 
 /// The language server for the same folder (and state directory) names the same session, and
 /// a reset made in the editor is followed by the MCP server.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_editor_and_the_agent_share_the_session_and_its_resets() {
     use common::lsp::{Lsp, file_uri, init_params};
     let (ws, xdg) = dirs();
