@@ -3,6 +3,7 @@
 pub mod fake_az;
 pub mod fake_pool;
 pub mod lsp;
+pub mod mcp;
 pub mod misbehaving;
 pub mod pyvenv;
 pub mod tls;
