@@ -240,8 +240,9 @@ mod tests {
             ..entry(2, &result)
         });
         assert!(
-            t.text()
-                .contains("── run 2 · 2026-11-27 10:00:00 UTC · agent · code · local pool · Succeeded"),
+            t.text().contains(
+                "── run 2 · 2026-11-27 10:00:00 UTC · agent · code · local pool · Succeeded"
+            ),
             "{}",
             t.text()
         );

@@ -96,7 +96,12 @@ async fn variables_cross_between_the_editor_and_the_agent_in_one_transcript() {
     let mut mcp = dirs.agent(&[]);
     let read = call(&mut mcp, "run_code", json!({"code": "print(x + 1)"})).await;
     assert!(text(&read).contains("42"), "{read}");
-    let set = call(&mut mcp, "run_code", json!({"code": "y = 'set by the agent'"})).await;
+    let set = call(
+        &mut mcp,
+        "run_code",
+        json!({"code": "y = 'set by the agent'"}),
+    )
+    .await;
     assert_eq!(set["result"]["isError"], json!(false), "{set}");
 
     let second = file_uri(&dirs.folder.join("second.py"));
@@ -106,10 +111,16 @@ async fn variables_cross_between_the_editor_and_the_agent_in_one_transcript() {
     let text_now = transcript(&lsp, &output_uri).await;
     let heads = run_headers(&text_now);
     assert_eq!(heads.len(), 4, "{text_now}");
-    assert!(heads[0].contains("first.py") && !heads[0].contains("agent"), "{text_now}");
+    assert!(
+        heads[0].contains("first.py") && !heads[0].contains("agent"),
+        "{text_now}"
+    );
     assert!(heads[1].contains("· agent · code ·"), "{text_now}");
     assert!(heads[2].contains("· agent · code ·"), "{text_now}");
-    assert!(heads[3].contains("second.py") && !heads[3].contains("agent"), "{text_now}");
+    assert!(
+        heads[3].contains("second.py") && !heads[3].contains("agent"),
+        "{text_now}"
+    );
     assert!(text_now.contains("42\n"), "{text_now}");
 
     let info = call(&mut mcp, "session_info", json!({})).await;

@@ -190,7 +190,10 @@ mod tests {
         assert_ne!(socket_path(state, &a), socket_path(state, &b));
         let name = socket_path(state, &a);
         let name = name.file_name().unwrap().to_string_lossy();
-        assert!(name.starts_with("mcp-") && name.ends_with(".sock"), "{name}");
+        assert!(
+            name.starts_with("mcp-") && name.ends_with(".sock"),
+            "{name}"
+        );
         assert!(!name.contains('a') || name.len() == "mcp-".len() + 16 + ".sock".len());
     }
 }

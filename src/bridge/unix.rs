@@ -9,7 +9,9 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use super::{Called, ErrorAnswer, INVALID_PARAMS, MAX_LINE_BYTES, REQUEST_FAILED, Request, VERSION};
+use super::{
+    Called, ErrorAnswer, INVALID_PARAMS, MAX_LINE_BYTES, REQUEST_FAILED, Request, VERSION,
+};
 
 /// How long a connected client may take to send its request line.
 const REQUEST_WAIT: Duration = Duration::from_secs(10);
@@ -47,10 +49,12 @@ pub fn listen(path: &Path) -> Result<Listener, String> {
         // Left by a server that ended without removing it.
         let _ = std::fs::remove_file(path);
     }
-    let listener =
-        UnixListener::bind(path).map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+    let listener = UnixListener::bind(path)
+        .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    let inode = std::fs::symlink_metadata(path).map(|m| m.ino()).unwrap_or(0);
+    let inode = std::fs::symlink_metadata(path)
+        .map(|m| m.ino())
+        .unwrap_or(0);
     Ok(Listener {
         listener,
         path: path.to_owned(),
@@ -191,10 +195,7 @@ pub async fn call(socket: &Path, method: &str, params: Value) -> Called {
         Err(_) => return Called::NoEditor,
     };
     if !same_user(&stream) {
-        tracing::warn!(
-            "{} is served by another user; not used",
-            socket.display()
-        );
+        tracing::warn!("{} is served by another user; not used", socket.display());
         return Called::NoEditor;
     }
     let failed = |message: String| {
@@ -304,7 +305,10 @@ mod tests {
         let listener = server.await.unwrap();
         drop(listener);
         assert!(!path.exists(), "the socket is removed");
-        assert!(matches!(call(&path, "m", json!({})).await, Called::NoEditor));
+        assert!(matches!(
+            call(&path, "m", json!({})).await,
+            Called::NoEditor
+        ));
     }
 
     #[tokio::test]
@@ -313,7 +317,10 @@ mod tests {
         let path = dir.path().join("s.sock");
         drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
         assert!(is_socket(&path));
-        assert!(matches!(call(&path, "m", json!({})).await, Called::NoEditor));
+        assert!(matches!(
+            call(&path, "m", json!({})).await,
+            Called::NoEditor
+        ));
         let mut listener = listen(&path).expect("a stale socket is replaced");
         tokio::spawn(async move {
             let conn = listener.next().await.unwrap();

@@ -225,7 +225,9 @@ pub(super) fn outcome_content(outcome: &Value) -> CallToolResult {
         .into_iter()
         .flatten()
     {
-        let mime = display["mimeType"].as_str().unwrap_or("application/octet-stream");
+        let mime = display["mimeType"]
+            .as_str()
+            .unwrap_or("application/octet-stream");
         if let Some(text) = display["text"].as_str() {
             blocks.push(capped(mime, text));
         } else if let Some(uri) = display["uri"].as_str() {
@@ -255,14 +257,16 @@ fn saved_display(mime: &str, uri: &str) -> ContentBlock {
     let path = reqwest::Url::parse(uri)
         .ok()
         .and_then(|u| u.to_file_path().ok());
-    let readable = path.as_ref().filter(|p| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() <= MAX_IMAGE_BYTES)
-    });
+    let readable = path
+        .as_ref()
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() <= MAX_IMAGE_BYTES));
     match readable.and_then(|p| std::fs::read(p).ok()) {
-        Some(bytes) if mime.starts_with("image/") && mime != "image/svg+xml" => ContentBlock::image(
-            base64::engine::general_purpose::STANDARD.encode(bytes),
-            mime.to_owned(),
-        ),
+        Some(bytes) if mime.starts_with("image/") && mime != "image/svg+xml" => {
+            ContentBlock::image(
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+                mime.to_owned(),
+            )
+        }
         Some(bytes) => capped(mime, &String::from_utf8_lossy(&bytes)),
         None => ContentBlock::text(format!("{mime}: saved by the editor to {uri}")),
     }

@@ -248,7 +248,11 @@ async fn reset(server: &McpServer) -> Result<CallToolResult, McpError> {
 }
 
 /// Serves MCP over stdin/stdout until the client closes it.
-pub async fn serve_stdio(args: &PoolArgs, workspace: &Path, standalone: bool) -> Result<(), String> {
+pub async fn serve_stdio(
+    args: &PoolArgs,
+    workspace: &Path,
+    standalone: bool,
+) -> Result<(), String> {
     let server = Arc::new(McpServer::new(args, workspace, standalone)?);
     if !standalone && !cfg!(unix) {
         tracing::warn!(

@@ -349,48 +349,41 @@ impl Inner {
                 self.run_cell(args, token, agent).await?.into_value()
             }
             RESET_SESSION => {
-                self
-                    .reset_session(parse_args(RESET_SESSION, args, r#"{"uri"?}"#)?)
+                self.reset_session(parse_args(RESET_SESSION, args, r#"{"uri"?}"#)?)
                     .await?
             }
             SESSION_INFO => self.session_info(parse_args(SESSION_INFO, args, r#"{"uri"?}"#)?)?,
             UPLOAD_FILE => {
-                self
-                    .upload_file(parse_args(UPLOAD_FILE, args, r#"{"uri", "remoteName"?}"#)?)
+                self.upload_file(parse_args(UPLOAD_FILE, args, r#"{"uri", "remoteName"?}"#)?)
                     .await?
             }
             LIST_FILES => {
-                self
-                    .list_files(parse_args(LIST_FILES, args, r#"{"uri"?}"#)?)
+                self.list_files(parse_args(LIST_FILES, args, r#"{"uri"?}"#)?)
                     .await?
             }
             DOWNLOAD_FILE => {
-                self
-                    .download_file(parse_args(
-                        DOWNLOAD_FILE,
-                        args,
-                        r#"{"remoteName", "targetUri", "uri"?}"#,
-                    )?)
-                    .await?
+                self.download_file(parse_args(
+                    DOWNLOAD_FILE,
+                    args,
+                    r#"{"remoteName", "targetUri", "uri"?}"#,
+                )?)
+                .await?
             }
             DOCTOR => {
-                self
-                    .doctor(parse_args(DOCTOR, args, r#"{"uri"?}"#)?)
+                self.doctor(parse_args(DOCTOR, args, r#"{"uri"?}"#)?)
                     .await?
             }
             VARIABLES => {
-                self
-                    .variables(parse_args(VARIABLES, args, r#"{"uri"?}"#)?)
+                self.variables(parse_args(VARIABLES, args, r#"{"uri"?}"#)?)
                     .await?
             }
             EXPORT_NOTEBOOK => {
-                self
-                    .export_notebook(parse_args(
-                        EXPORT_NOTEBOOK,
-                        args,
-                        r#"{"targetUri", "uri"?}"#,
-                    )?)
-                    .await?
+                self.export_notebook(parse_args(
+                    EXPORT_NOTEBOOK,
+                    args,
+                    r#"{"targetUri", "uri"?}"#,
+                )?)
+                .await?
             }
             other => {
                 return Err(invalid_params(format!(

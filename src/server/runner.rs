@@ -144,7 +144,10 @@ impl Inner {
         let (session, settings) = self
             .session_for(uri.as_str())
             .map_err(|e| self.quiet_fail(e))?;
-        let language = match language.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()) {
+        let language = match language
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+        {
             Some(given) => {
                 let pool_language = languages::pool_language(&given, &settings.languages);
                 languages::check_runnable(settings.api, &given, &pool_language)

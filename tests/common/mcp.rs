@@ -114,4 +114,3 @@ pub fn text(answer: &Value) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
-

@@ -2,6 +2,7 @@
 
 pub mod fake_az;
 pub mod fake_pool;
+pub mod inspector;
 pub mod lsp;
 pub mod mcp;
 pub mod misbehaving;
