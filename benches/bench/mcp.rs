@@ -92,7 +92,10 @@ pub async fn mcp_overhead(ctx: &mut Ctx) {
     for _ in 0..warmup {
         check_outcome(&lsp.run_line(&file.uri, 0).await, "1\n");
         let answer = agent.request("tools/call", call.clone()).await;
-        assert_eq!(answer["result"]["content"][0]["text"], "stdout:\n1\n", "{answer}");
+        assert_eq!(
+            answer["result"]["content"][0]["text"], "stdout:\n1\n",
+            "{answer}"
+        );
     }
     let rounds = ctx.n(3, 1);
     let (mut r_editor, mut r_agent) = (vec![], vec![]);
