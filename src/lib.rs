@@ -4,6 +4,7 @@
 //! Entra ID tokens, `pool` is the local pool that speaks the same API.
 
 pub mod auth;
+pub mod bridge;
 pub mod cli;
 pub mod code;
 pub mod doctor;

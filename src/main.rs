@@ -81,6 +81,10 @@ struct McpArgs {
     /// the only place local files are read from or written to.
     #[arg(long)]
     workspace: Option<std::path::PathBuf>,
+    /// Never use a running editor's language server for this folder: run alone, with the
+    /// settings of the flags and `.vscode/settings.json`.
+    #[arg(long)]
+    standalone: bool,
 }
 
 #[derive(clap::Args)]
@@ -127,7 +131,11 @@ fn main() -> ExitCode {
             let workspace = args
                 .workspace
                 .unwrap_or_else(|| std::path::PathBuf::from("."));
-            match runtime.block_on(azure_sessions_lsp::mcp::serve_stdio(&args.pool, &workspace)) {
+            match runtime.block_on(azure_sessions_lsp::mcp::serve_stdio(
+                &args.pool,
+                &workspace,
+                args.standalone,
+            )) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("azure-sessions-lsp mcp: {error}");

@@ -13,6 +13,9 @@ use crate::sessions::piston::Stage;
 pub struct Entry<'a> {
     pub number: u64,
     pub started_at: &'a str,
+    /// Who asked for the run when it was not the editor's user: `Some("agent")` for a run from
+    /// `azure-sessions-lsp mcp`.
+    pub by: Option<&'a str>,
     /// The endpoint's host, or "local pool".
     pub pool: &'a str,
     pub file: &'a str,
@@ -82,10 +85,17 @@ impl Transcript {
             .time_ms
             .map(|ms| format!(" in {}", format_duration_ms(ms)))
             .unwrap_or_default();
+        let by = entry.by.map(|by| format!("{by} · ")).unwrap_or_default();
+        let what = format!("{} {}", entry.file, entry.what);
         let _ = writeln!(
             t,
-            "\n── run {} · {} · {} {} · {} · {}{} ──",
-            entry.number, entry.started_at, entry.file, entry.what, entry.pool, entry.status, time
+            "\n── run {} · {} · {by}{} · {} · {}{} ──",
+            entry.number,
+            entry.started_at,
+            what.trim(),
+            entry.pool,
+            entry.status,
+            time
         );
         for note in entry.notes {
             let _ = writeln!(t, "!! {note}");
@@ -193,6 +203,7 @@ mod tests {
         Entry {
             number: n,
             started_at: "2026-11-27 10:00:00 UTC",
+            by: None,
             pool: "local pool",
             file: "main.py",
             what: "lines 1-2",
@@ -222,6 +233,19 @@ mod tests {
         );
         assert!(text.contains("hello\n[result] 42"), "{text}");
         assert_eq!(t.runs(), 1);
+        t.push(&Entry {
+            by: Some("agent"),
+            file: "",
+            what: "code",
+            ..entry(2, &result)
+        });
+        assert!(
+            t.text().contains(
+                "── run 2 · 2026-11-27 10:00:00 UTC · agent · code · local pool · Succeeded"
+            ),
+            "{}",
+            t.text()
+        );
     }
 
     #[test]

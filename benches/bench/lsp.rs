@@ -196,6 +196,11 @@ impl Lsp {
     }
 
     /// (VmRSS, VmHWM) in bytes.
+    /// The server's `XDG_STATE_HOME` (an agent's `mcp` needs the same to find its socket).
+    pub fn state_dir(&self) -> &Path {
+        self._state.path()
+    }
+
     pub fn rss(&self) -> (u64, u64) {
         rss_of(self.pid)
     }

@@ -7,7 +7,7 @@
 //!
 //! Options (after `--`): `--quick` (fewer runs, for a smoke test), `--no-write` (print only),
 //! `--only NAME[,NAME]` (overhead, peer, signin, cold, large, scale, footprint, local, tls,
-//! latency, lro, rich).
+//! latency, lro, mcp, rich).
 //! Environment: `BENCH_BIN` (server binary), `BENCH_PYTHON` (python with
 //! langchain-azure-dynamic-sessions; the peer row is skipped without it).
 //!
@@ -23,6 +23,7 @@ mod latency;
 mod local_pool;
 mod lro;
 mod lsp;
+mod mcp;
 mod overhead;
 mod proxy;
 mod report;
@@ -148,6 +149,10 @@ fn main() {
         if wants("lro") {
             step("11 long-running operations polled through a 20 ms round trip");
             lro::long_running(&mut ctx).await;
+        }
+        if wants("mcp") {
+            step("12 an agent's run_code through mcp and the editor's server");
+            mcp::mcp_overhead(&mut ctx).await;
         }
         if wants("rich") {
             step("13 a 1 MiB PNG result against a text result");

@@ -24,7 +24,7 @@ const contexts = [
   }),
   await esbuild.context({
     ...common,
-    entryPoints: ['src/util.ts', 'src/platform.ts', 'src/serverLocator.ts', 'src/doctor.ts', 'src/languages.ts', 'src/results/sanitize.ts', 'src/results/render.ts', 'src/results/runs.ts', 'src/results/images.ts'],
+    entryPoints: ['src/util.ts', 'src/platform.ts', 'src/serverLocator.ts', 'src/doctor.ts', 'src/languages.ts', 'src/results/sanitize.ts', 'src/results/render.ts', 'src/results/runs.ts', 'src/results/images.ts', 'src/mcp/definitions.ts'],
     outbase: 'src',
     outdir: 'out',
   }),

@@ -3,6 +3,7 @@
 //! environment, then the folder's `.vscode/settings.json` `azureSessions.*` keys) and the same
 //! identifier derivation. Nothing falls back to the local pool unless the endpoint is `local`.
 
+mod editor;
 mod files;
 mod run;
 mod tools;
@@ -37,14 +38,19 @@ pub struct McpServer {
     pub(crate) key: String,
     pub(crate) reached: Mutex<HashMap<String, Reached>>,
     pub(crate) runs: std::sync::atomic::AtomicU64,
+    /// Where the identifiers' secret lives (and, without `XDG_RUNTIME_DIR`, editors' sockets).
+    pub(crate) state_dir: PathBuf,
+    /// `--standalone`: never go through a running editor.
+    pub(crate) standalone: bool,
 }
 
 impl McpServer {
-    pub fn new(args: &PoolArgs, workspace: &Path) -> Result<McpServer, String> {
+    pub fn new(args: &PoolArgs, workspace: &Path, standalone: bool) -> Result<McpServer, String> {
         let workspace = std::fs::canonicalize(workspace)
             .map_err(|e| format!("cannot open the workspace {}: {e}", workspace.display()))?;
         let settings = workspace_settings(args, &workspace);
-        let store = IdentityStore::open(&default_state_dir())
+        let state_dir = default_state_dir();
+        let store = IdentityStore::open(&state_dir)
             .map_err(|e| format!("could not open the state directory: {e}"))?;
         let key = session_key(
             &settings.endpoint.identity(),
@@ -59,6 +65,8 @@ impl McpServer {
             key,
             reached: Mutex::new(HashMap::new()),
             runs: Default::default(),
+            state_dir,
+            standalone,
         })
     }
 
@@ -164,7 +172,20 @@ impl ServerHandler for Handler {
         let args = request.arguments.unwrap_or_default();
         let server = &self.0;
         let work = async {
-            match request.name.as_ref() {
+            let name = request.name.as_ref();
+            if matches!(
+                name,
+                "list_files"
+                    | "upload_file"
+                    | "download_file"
+                    | "session_info"
+                    | "reset_session"
+                    | "variables"
+            ) && let Some(answer) = editor::command(server, name, &args).await
+            {
+                return answer;
+            }
+            match name {
                 "run_code" => run::run_code(server, &args).await,
                 "run_file" => run::run_file(server, &args).await,
                 "variables" => run::variables(server, &args).await,
@@ -189,6 +210,7 @@ fn session_info(server: &McpServer) -> CallToolResult {
         "api": server.settings.api.name(),
         "identifier": server.identifier(),
         "workspace": server.workspace.display().to_string(),
+        "sharedWith": "none: no editor's language server runs for this folder",
         "runs": server.runs.load(std::sync::atomic::Ordering::Relaxed),
     });
     CallToolResult::success(vec![ContentBlock::text(
@@ -226,8 +248,18 @@ async fn reset(server: &McpServer) -> Result<CallToolResult, McpError> {
 }
 
 /// Serves MCP over stdin/stdout until the client closes it.
-pub async fn serve_stdio(args: &PoolArgs, workspace: &Path) -> Result<(), String> {
-    let server = Arc::new(McpServer::new(args, workspace)?);
+pub async fn serve_stdio(
+    args: &PoolArgs,
+    workspace: &Path,
+    standalone: bool,
+) -> Result<(), String> {
+    let server = Arc::new(McpServer::new(args, workspace, standalone)?);
+    if !standalone && !cfg!(unix) {
+        tracing::warn!(
+            "this platform has no agent socket yet: running alone, with the settings of the \
+             flags and .vscode/settings.json (an editor's runs are not shared)"
+        );
+    }
     let service = Handler(server.clone())
         .serve(rmcp::transport::stdio())
         .await

@@ -7,6 +7,7 @@ use rmcp::ErrorData as McpError;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value};
 
+use super::editor::FilePart;
 use super::{McpServer, invalid, string_arg};
 use crate::code::{Pos, Target, extract};
 use crate::sessions::displays::Content;
@@ -80,7 +81,7 @@ fn language(server: &McpServer, given: Option<String>, file: &str) -> Result<Str
 const MAX_TEXT_BYTES: usize = 1 << 20;
 
 /// A labelled text block, cut at [`MAX_TEXT_BYTES`] (on a character boundary) with a note.
-fn capped(label: &str, text: &str) -> ContentBlock {
+pub(super) fn capped(label: &str, text: &str) -> ContentBlock {
     if text.len() <= MAX_TEXT_BYTES {
         return ContentBlock::text(format!("{label}:\n{text}"));
     }
@@ -160,10 +161,17 @@ pub async fn run_code(
     if code.trim().is_empty() {
         return Err(invalid("`code` is empty"));
     }
-    let language = language(server, string_arg(args, "language", false)?, "")?;
+    let given = string_arg(args, "language", false)?;
+    if let Some(answer) = super::editor::run_code(server, &code, given.as_deref()).await {
+        return answer;
+    }
+    let language = language(server, given, "")?;
     let execution = execute(server, &code, &language).await?;
     Ok(content(execution, &code, Some))
 }
+
+/// The largest file `run_file` runs (as the editor's commands).
+const MAX_FILE_BYTES: u64 = 16 << 20;
 
 fn line_arg(value: &Value, name: &str) -> Result<u32, McpError> {
     value
@@ -179,31 +187,48 @@ pub async fn run_file(
 ) -> Result<CallToolResult, McpError> {
     let path = string_arg(args, "path", true)?.unwrap_or_default();
     let local = super::files::inside_workspace(&server.workspace, &path, true)?;
-    let text = tokio::fs::read_to_string(&local)
+    let meta = tokio::fs::metadata(&local)
         .await
         .map_err(|e| invalid(format!("cannot read {path}: {e}")))?;
-    let target = match (args.get("cell"), args.get("range")) {
+    if !meta.is_file() {
+        return Err(invalid(format!("{path} is not a file")));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(invalid(format!("{path} is larger than 16 MB; not run")));
+    }
+    let part = match (args.get("cell"), args.get("range")) {
         (Some(_), Some(_)) => return Err(invalid("give `cell` or `range`, not both")),
-        (Some(cell), None) => Target::Cell(line_arg(cell, "cell")? - 1),
+        (Some(cell), None) => FilePart::Cell(line_arg(cell, "cell")?),
         (None, Some(range)) => {
             let start = line_arg(range.get("start").unwrap_or(&Value::Null), "range.start")?;
             let end = line_arg(range.get("end").unwrap_or(&Value::Null), "range.end")?;
             if end < start {
                 return Err(invalid("`range.end` is before `range.start`"));
             }
-            Target::Range(
-                Pos {
-                    line: start - 1,
-                    character: 0,
-                },
-                Pos {
-                    line: end - 1,
-                    character: u32::MAX,
-                },
-            )
+            FilePart::Lines(start, end)
         }
-        (None, None) => Target::File,
+        (None, None) => FilePart::File,
     };
+    let target = match part {
+        FilePart::File => Target::File,
+        FilePart::Cell(line) => Target::Cell(line - 1),
+        FilePart::Lines(start, end) => Target::Range(
+            Pos {
+                line: start - 1,
+                character: 0,
+            },
+            Pos {
+                line: end - 1,
+                character: u32::MAX,
+            },
+        ),
+    };
+    if let Some(answer) = super::editor::run_file(server, &local, part).await {
+        return answer;
+    }
+    let text = tokio::fs::read_to_string(&local)
+        .await
+        .map_err(|e| invalid(format!("cannot read {path}: {e}")))?;
     let snippet = extract(&text, target, &server.settings.cell_marker)
         .ok_or_else(|| invalid("nothing to run there (an empty file, cell or range)"))?;
     let language = language(server, None, &local.to_string_lossy())?;

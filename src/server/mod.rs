@@ -1,6 +1,7 @@
 //! The language server: LSP in, runs out. Handlers stay short and never wait on the network
 //! while holding a lock; runs go to one queue per session (see `runner`).
 
+mod agents;
 mod commands;
 mod config;
 mod displays;
@@ -58,6 +59,8 @@ pub struct Inner {
     /// Prewarms in flight (token fetch and first connection), which the first runs wait for.
     warming: Mutex<Vec<futures::future::Shared<futures::future::BoxFuture<'static, ()>>>>,
     next_id: AtomicU64,
+    /// The sockets on which `azure-sessions-lsp mcp` reaches this server, by workspace folder.
+    agent_sockets: agents::Sockets,
 }
 
 /// Locks a std mutex, recovering from poisoning (a panicked task must not take the server down).
@@ -94,6 +97,7 @@ pub fn build(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::
             progress_cancels: Mutex::default(),
             warming: Mutex::default(),
             next_id: AtomicU64::new(0),
+            agent_sockets: Mutex::default(),
         }),
     })
     .custom_method("azure-sessions/output", Backend::output)
@@ -235,6 +239,7 @@ impl LanguageServer for Backend {
 
     async fn initialized(&self, _: InitializedParams) {
         self.inner.flush_pending_messages();
+        self.inner.share_folders();
         let inner = self.inner.clone();
         tokio::spawn(async move {
             inner.pull_configuration().await;
@@ -243,6 +248,7 @@ impl LanguageServer for Backend {
     }
 
     async fn shutdown(&self) -> Result<()> {
+        self.inner.stop_sharing();
         self.inner.runtime.shutdown().await;
         Ok(())
     }
@@ -283,6 +289,7 @@ impl LanguageServer for Backend {
 
     async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
         self.inner.folders_changed(params.event);
+        self.inner.share_folders();
         let inner = self.inner.clone();
         tokio::spawn(async move { inner.pull_configuration().await });
     }
@@ -314,60 +321,69 @@ impl LanguageServer for Backend {
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
         let token = params.work_done_progress_params.work_done_token;
-        let args = &params.arguments;
-        let inner = &self.inner;
-        let value = match params.command.as_str() {
+        let value = self
+            .inner
+            .command(&params.command, &params.arguments, token, false)
+            .await?;
+        Ok(Some(value))
+    }
+}
+
+impl Inner {
+    /// A command of `workspace/executeCommand`, from the editor or (`agent`) from
+    /// `azure-sessions-lsp mcp` through the agent socket.
+    async fn command(
+        self: &Arc<Self>,
+        command: &str,
+        args: &[Value],
+        token: Option<ProgressToken>,
+        agent: bool,
+    ) -> Result<Value> {
+        let value = match command {
             RUN => {
                 let args: RunArgs = parse_args(RUN, args, r#"{"uri", "range"?, "stdin"?}"#)?;
-                inner.run(args, token).await?.into_value()
+                self.run(args, token, agent).await?.into_value()
             }
             RUN_CELL => {
                 let args: RunCellArgs = parse_args(RUN_CELL, args, r#"{"uri", "position"}"#)?;
-                inner.run_cell(args, token).await?.into_value()
+                self.run_cell(args, token, agent).await?.into_value()
             }
             RESET_SESSION => {
-                inner
-                    .reset_session(parse_args(RESET_SESSION, args, r#"{"uri"?}"#)?)
+                self.reset_session(parse_args(RESET_SESSION, args, r#"{"uri"?}"#)?)
                     .await?
             }
-            SESSION_INFO => inner.session_info(parse_args(SESSION_INFO, args, r#"{"uri"?}"#)?)?,
+            SESSION_INFO => self.session_info(parse_args(SESSION_INFO, args, r#"{"uri"?}"#)?)?,
             UPLOAD_FILE => {
-                inner
-                    .upload_file(parse_args(UPLOAD_FILE, args, r#"{"uri", "remoteName"?}"#)?)
+                self.upload_file(parse_args(UPLOAD_FILE, args, r#"{"uri", "remoteName"?}"#)?)
                     .await?
             }
             LIST_FILES => {
-                inner
-                    .list_files(parse_args(LIST_FILES, args, r#"{"uri"?}"#)?)
+                self.list_files(parse_args(LIST_FILES, args, r#"{"uri"?}"#)?)
                     .await?
             }
             DOWNLOAD_FILE => {
-                inner
-                    .download_file(parse_args(
-                        DOWNLOAD_FILE,
-                        args,
-                        r#"{"remoteName", "targetUri", "uri"?}"#,
-                    )?)
-                    .await?
+                self.download_file(parse_args(
+                    DOWNLOAD_FILE,
+                    args,
+                    r#"{"remoteName", "targetUri", "uri"?}"#,
+                )?)
+                .await?
             }
             DOCTOR => {
-                inner
-                    .doctor(parse_args(DOCTOR, args, r#"{"uri"?}"#)?)
+                self.doctor(parse_args(DOCTOR, args, r#"{"uri"?}"#)?)
                     .await?
             }
             VARIABLES => {
-                inner
-                    .variables(parse_args(VARIABLES, args, r#"{"uri"?}"#)?)
+                self.variables(parse_args(VARIABLES, args, r#"{"uri"?}"#)?)
                     .await?
             }
             EXPORT_NOTEBOOK => {
-                inner
-                    .export_notebook(parse_args(
-                        EXPORT_NOTEBOOK,
-                        args,
-                        r#"{"targetUri", "uri"?}"#,
-                    )?)
-                    .await?
+                self.export_notebook(parse_args(
+                    EXPORT_NOTEBOOK,
+                    args,
+                    r#"{"targetUri", "uri"?}"#,
+                )?)
+                .await?
             }
             other => {
                 return Err(invalid_params(format!(
@@ -376,6 +392,6 @@ impl LanguageServer for Backend {
                 )));
             }
         };
-        Ok(Some(value))
+        Ok(value)
     }
 }

@@ -139,7 +139,7 @@ mod tests {
             range: None,
             stdin: None,
         };
-        let run = inner.run(args, Some(NumberOrString::String("tok-1".into())));
+        let run = inner.run(args, Some(NumberOrString::String("tok-1".into())), false);
         // `$/cancelRequest` drops the request's future while it waits.
         let waited = tokio::time::timeout(Duration::from_millis(500), run).await;
         assert!(

@@ -39,6 +39,21 @@ struct RunJob {
     language: String,
     snippet: Snippet,
     stdin: Option<String>,
+    /// Asked for by an agent (through `azure-sessions-lsp mcp`), not by the editor's user: the
+    /// transcript says so, and failures are not shown as messages in the editor.
+    agent: bool,
+}
+
+impl RunJob {
+    /// "lines 3-9 of main.py", "code from the agent".
+    fn describe(&self) -> String {
+        match (self.file.is_empty(), self.agent) {
+            (true, true) => format!("{} from the agent", self.snippet.label),
+            (true, false) => self.snippet.label.clone(),
+            (false, true) => format!("{} of {} (agent)", self.snippet.label, self.file),
+            (false, false) => format!("{} of {}", self.snippet.label, self.file),
+        }
+    }
 }
 
 fn pos(p: Position) -> Pos {
@@ -92,26 +107,80 @@ impl Inner {
         self: &Arc<Self>,
         args: RunArgs,
         token: Option<ProgressToken>,
+        agent: bool,
     ) -> jsonrpc::Result<RunOutcome> {
         let target = match args.range {
             None => Target::File,
             Some(range) => Target::Range(pos(range.start), pos(range.end)),
         };
-        self.run_target(args.uri, target, args.stdin, token).await
+        self.run_target(args.uri, target, args.stdin, token, agent)
+            .await
     }
 
     pub(super) async fn run_cell(
         self: &Arc<Self>,
         args: RunCellArgs,
         token: Option<ProgressToken>,
+        agent: bool,
     ) -> jsonrpc::Result<RunOutcome> {
         self.run_target(
             args.uri,
             Target::Cell(args.position.line),
             args.stdin,
             token,
+            agent,
         )
         .await
+    }
+
+    /// Code that is in no document (an agent's), run in the session of `uri` (a workspace
+    /// folder or a document in it). It leaves no lens or diagnostic, only its transcript entry.
+    pub(super) async fn run_code(
+        self: &Arc<Self>,
+        uri: Uri,
+        code: String,
+        language: Option<String>,
+    ) -> jsonrpc::Result<RunOutcome> {
+        let (session, settings) = self
+            .session_for(uri.as_str())
+            .map_err(|e| self.quiet_fail(e))?;
+        let language = match language
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+        {
+            Some(given) => {
+                let pool_language = languages::pool_language(&given, &settings.languages);
+                languages::check_runnable(settings.api, &given, &pool_language)
+                    .map_err(invalid_params)?;
+                pool_language
+            }
+            None => "python".to_owned(),
+        };
+        let lines = code.split('\n').count().max(1) as u32;
+        let snippet = Snippet {
+            code,
+            first_line: 0,
+            last_line: lines - 1,
+            label: "code".to_owned(),
+        };
+        let job = RunJob {
+            id: self.next_id(),
+            file: String::new(),
+            language,
+            session,
+            settings,
+            uri,
+            snippet,
+            stdin: None,
+            agent: true,
+        };
+        self.submit(job, None, false).await
+    }
+
+    /// An error for an agent's request: logged and answered, not shown in the editor.
+    fn quiet_fail(&self, message: String) -> jsonrpc::Error {
+        tracing::info!("agent request refused: {message}");
+        request_failed(message)
     }
 
     async fn run_target(
@@ -120,17 +189,24 @@ impl Inner {
         target: Target,
         stdin: Option<String>,
         token: Option<ProgressToken>,
+        agent: bool,
     ) -> jsonrpc::Result<RunOutcome> {
+        let fail = |e: String| {
+            if agent {
+                self.quiet_fail(e)
+            } else {
+                self.fail(e)
+            }
+        };
         let (text, language_id) = self.document(&uri).await?;
-        let (session, settings) = self.session_for(uri.as_str()).map_err(|e| self.fail(e))?;
+        let (session, settings) = self.session_for(uri.as_str()).map_err(fail)?;
         let language_id = languages::language_id(&language_id, uri.as_str()).to_owned();
         let language = languages::pool_language(&language_id, &settings.languages);
-        languages::check_runnable(settings.api, &language_id, &language)
-            .map_err(|e| self.fail(e))?;
+        languages::check_runnable(settings.api, &language_id, &language).map_err(fail)?;
         let stdin = self
             .stdin_for(stdin, &settings, uri.as_str(), &language)
             .await
-            .map_err(|e| self.fail(e))?;
+            .map_err(fail)?;
         let snippet = code::extract(&text, target, &settings.cell_marker)
             .ok_or_else(|| invalid_params("nothing to run at that position"))?;
         drop(text);
@@ -143,13 +219,28 @@ impl Inner {
             uri,
             snippet,
             stdin,
+            agent,
         };
-        lock(&self.marks).begin(
-            job.uri.as_str(),
-            job.id,
-            job.snippet.first_line,
-            job.snippet.last_line,
-        );
+        self.submit(job, token, true).await
+    }
+
+    /// Queues a job behind the session's earlier runs and waits for its outcome. `marked`:
+    /// the run of a document, whose lines get a lens, a hover and diagnostics.
+    async fn submit(
+        self: &Arc<Self>,
+        job: RunJob,
+        token: Option<ProgressToken>,
+        marked: bool,
+    ) -> jsonrpc::Result<RunOutcome> {
+        let session = job.session.clone();
+        if marked {
+            lock(&self.marks).begin(
+                job.uri.as_str(),
+                job.id,
+                job.snippet.first_line,
+                job.snippet.last_line,
+            );
+        }
 
         // Nothing here waits: runs reach the session's queue in the order they arrived.
         let (token, create_token) = match token {
@@ -205,12 +296,16 @@ impl Inner {
             return;
         }
         let progress = progress.map(|(token, create)| {
-            let message = format!("Running {} of {}", job.snippet.label, job.file);
+            let message = format!("Running {}", job.describe());
             RunProgress::start(self.client.clone(), token, create, message)
         });
         let stopped = tokio::select! {
             outcome = self.execute(&job, progress.as_ref()) => Ok(outcome),
-            _ = reply.closed() => Err("the editor cancelled the request"),
+            _ = reply.closed() => Err(if job.agent {
+                "the agent cancelled the request"
+            } else {
+                "the editor cancelled the request"
+            }),
             _ = cancel.notified() => Err("cancelled"),
         };
         match stopped {
@@ -221,7 +316,11 @@ impl Inner {
                 lock(&self.marks).abandon(job.uri.as_str(), job.id);
                 let message = format!(
                     "Stopped waiting for the run of {} ({why}); the code may still be running in the session.",
-                    job.snippet.label
+                    if job.agent {
+                        job.describe()
+                    } else {
+                        job.snippet.label.clone()
+                    }
                 );
                 lock(&job.session.state).transcript.note(&message);
                 self.output_changed(&job.session).await;
@@ -236,7 +335,7 @@ impl Inner {
         job: &RunJob,
         progress: Option<&RunProgress>,
     ) -> jsonrpc::Result<RunOutcome> {
-        let message = format!("Running {} of {}", job.snippet.label, job.file);
+        let message = format!("Running {}", job.describe());
         self.status(job.uri.as_str(), "running", &message).await;
         let outcome = self.execute_inner(job, progress).await;
         if let Some(progress) = progress {
@@ -320,13 +419,16 @@ impl Inner {
 
     async fn could_not_run(&self, job: &RunJob, message: String) -> jsonrpc::Error {
         lock(&self.marks).abandon(job.uri.as_str(), job.id);
-        lock(&job.session.state).transcript.note(&format!(
-            "Could not run {} of {}: {message}",
-            job.snippet.label, job.file
-        ));
+        lock(&job.session.state)
+            .transcript
+            .note(&format!("Could not run {}: {message}", job.describe()));
         self.output_changed(&job.session).await;
         self.status(job.uri.as_str(), "error", &message).await;
-        self.fail(message)
+        if job.agent {
+            self.quiet_fail(message)
+        } else {
+            self.fail(message)
+        }
     }
 
     async fn finish(
@@ -433,6 +535,7 @@ impl Inner {
             state.transcript.push(&Entry {
                 number,
                 started_at: &started_at,
+                by: job.agent.then_some("agent"),
                 pool,
                 file: &job.file,
                 what: &snippet.label,

@@ -38,6 +38,11 @@ impl Runtime {
         }
     }
 
+    /// Where identifiers' secret lives (and, without `XDG_RUNTIME_DIR`, the agent sockets).
+    pub fn state_dir(&self) -> &std::path::Path {
+        &self.state_dir
+    }
+
     pub fn identity(&self) -> Result<&IdentityStore, String> {
         self.identity
             .get_or_init(|| {

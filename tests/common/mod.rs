@@ -2,7 +2,9 @@
 
 pub mod fake_az;
 pub mod fake_pool;
+pub mod inspector;
 pub mod lsp;
+pub mod mcp;
 pub mod misbehaving;
 pub mod pyvenv;
 pub mod tls;

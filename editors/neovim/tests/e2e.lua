@@ -303,6 +303,45 @@ if phase == 'main' then
     f:close()
   end)
 
+  check(':LspAzureSessionsMcp: the printed MCP server shares this session with an agent', function()
+    expect(vim.fn.exists(':LspAzureSessionsMcp') == 2, ':LspAzureSessionsMcp was not created on attach')
+    local config = as.mcp_config(buf, function() end)
+    expect(config and config.args[1] == 'mcp' and config.args[2] == '--workspace', 'config %s', vim.inspect(config))
+    expect(vim.fn.resolve(config.workspace) == vim.fn.resolve(ws), 'workspace %s, not %s', tostring(config.workspace), ws)
+    -- Start it as an agent would and ask it which session it runs in.
+    local lines = {
+      vim.json.encode({ jsonrpc = '2.0', id = 1, method = 'initialize', params = { protocolVersion = '2025-06-18', capabilities = vim.empty_dict(), clientInfo = { name = 'e2e', version = '1' } } }),
+      vim.json.encode({ jsonrpc = '2.0', method = 'notifications/initialized' }),
+      vim.json.encode({ jsonrpc = '2.0', id = 2, method = 'tools/call', params = { name = 'run_code', arguments = { code = 'print(counter)' } } }),
+      vim.json.encode({ jsonrpc = '2.0', id = 3, method = 'tools/call', params = { name = 'session_info', arguments = vim.empty_dict() } }),
+    }
+    local out = {}
+    local proc = vim.system(vim.list_extend({ config.command }, config.args), {
+      stdin = true,
+      stdout = function(_, data)
+        if data then
+          out[#out + 1] = data
+        end
+      end,
+    })
+    proc:write(lines[1] .. '\n' .. lines[2] .. '\n' .. lines[3] .. '\n' .. lines[4] .. '\n')
+    local answers = {}
+    wait(20000, function()
+      for _, line in ipairs(vim.split(table.concat(out), '\n', { trimempty = true })) do
+        local ok, msg = pcall(vim.json.decode, line)
+        if ok and type(msg) == 'table' and msg.id then
+          answers[msg.id] = msg
+        end
+      end
+      return answers[2] ~= nil and answers[3] ~= nil
+    end, 'the MCP server answers')
+    proc:kill(15)
+    local ran = vim.tbl_get(answers[2], 'result', 'content', 1, 'text') or vim.inspect(answers[2])
+    local info = vim.json.decode(vim.tbl_get(answers[3], 'result', 'content', 1, 'text') or '{}')
+    expect(info.sharedWith == 'editor', 'the agent runs alone: %s', vim.inspect(info))
+    expect(not ran:find('NameError', 1, true), 'the agent does not see the editor\'s variables: %s', ran)
+  end)
+
   check(':LspAzureSessionsUpload / Files / Download round-trip a file', function()
     local got = {}
     local function waitcb(name)

@@ -13,6 +13,7 @@ import { Results } from './results';
 import { RunnableLanguages } from './runnable';
 import { Server } from './server';
 import { SessionStatusBar } from './statusBar';
+import { registerMcpProvider } from './mcp/provider';
 import { InputPicker } from './stdin';
 import { statusAfterError } from './util';
 import { VariablesView } from './variables';
@@ -53,6 +54,14 @@ export class AzureSessions implements vscode.Disposable, Host {
       }),
     );
     this.registerCommands();
+    this.disposables.push(
+      ...registerMcpProvider(
+        async () => this.server.binaryPath ?? (await this.server.start(), this.server.binaryPath),
+        (m) => {
+          this.info(m);
+        },
+      ),
+    );
     updateShiftEnterContext();
   }
 

@@ -38,6 +38,8 @@ const REMEMBERED_TOKENS = 16;
 
 export class Server {
   client: LanguageClient | undefined;
+  /** The binary the language server was started from (also what agents' MCP server runs). */
+  binaryPath: string | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   /** The same channel for vscode-languageclient, with the tokens given to the server redacted. */
   private readonly clientLog: vscode.OutputChannel;
@@ -79,6 +81,7 @@ export class Server {
       return undefined;
     }
     this.host.info(`Using ${binary.path} (azure-sessions-lsp ${binary.version}, from ${binary.source}).`);
+    this.binaryPath = binary.path;
 
     const signIn = config.get<string>('signIn', 'server');
     this.startedSignIn = signInState();

@@ -84,6 +84,9 @@ function M.attach(client, bufnr)
   cmd('LspAzureSessionsInfo', function()
     session.session_info(bufnr)
   end, { desc = 'Show endpoint, identifier and run count of the Azure session' })
+  cmd('LspAzureSessionsMcp', function()
+    session.mcp_config(bufnr)
+  end, { desc = 'Print the MCP server configuration (command, args, workspace) for agents on this folder' })
   cmd('LspAzureSessionsOutput', function(o)
     transcript.open_output({ bufnr = bufnr, focus = o.bang })
   end, { bang = true, desc = 'Open the session transcript in a split (! to move the cursor there)' })
@@ -126,6 +129,7 @@ local commands = {
   'LspAzureSessionsRunFile',
   'LspAzureSessionsResetSession',
   'LspAzureSessionsInfo',
+  'LspAzureSessionsMcp',
   'LspAzureSessionsOutput',
   'LspAzureSessionsUpload',
   'LspAzureSessionsDownload',

@@ -66,6 +66,7 @@ M.run_file = run.run_file
 
 M.reset_session = session.reset_session
 M.session_info = session.session_info
+M.mcp_config = session.mcp_config
 M.upload = session.upload
 M.download = session.download
 M.list_files = session.list_files

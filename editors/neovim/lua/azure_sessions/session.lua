@@ -44,6 +44,46 @@ function M.session_info(bufnr, cb)
   end)
 end
 
+--- The MCP server configuration for the buffer's workspace folder: `azure-sessions-lsp mcp`, started by
+--- an agent (mcphub.nvim, CodeCompanion, Claude Code, …), reaches this language server through its agent
+--- socket, so agent runs go into the session this buffer runs in. Prints it as JSON (the `mcpServers`
+--- shape of mcphub.nvim's servers.json and Claude's config) unless `cb` is given; returns the table.
+---@return {command: string, args: string[], workspace: string}|nil
+function M.mcp_config(bufnr, cb)
+  bufnr = vim._resolve_bufnr(bufnr)
+  local client = need_client(bufnr)
+  if not client then
+    return nil
+  end
+  local cmd = client.config.cmd
+  local binary = type(cmd) == 'table' and cmd[1] or 'azure-sessions-lsp'
+  if vim.fn.executable(binary) == 1 then
+    binary = vim.fn.exepath(binary)
+  end
+  local name = api.nvim_buf_get_name(bufnr)
+  local workspace = client.root_dir
+  for _, folder in ipairs(client.workspace_folders or {}) do
+    local path = vim.uri_to_fname(folder.uri)
+    if name:sub(1, #path + 1) == path .. '/' and (workspace == nil or #path > #workspace or not vim.startswith(name, workspace .. '/')) then
+      workspace = path
+    end
+  end
+  workspace = workspace or vim.fn.getcwd()
+  local config = { command = binary, args = { 'mcp', '--workspace', workspace }, workspace = workspace }
+  if cb then
+    cb(config)
+  else
+    local json = vim.json.encode({ mcpServers = { ['azure-sessions'] = { command = config.command, args = config.args } } })
+    notify(('MCP server for %s (paste into mcphub.nvim servers.json, or: claude mcp add azure-sessions -- %s %s):\n%s'):format(
+      workspace,
+      config.command,
+      table.concat(config.args, ' '),
+      json
+    ))
+  end
+  return config
+end
+
 local function file_uri(path)
   return vim.uri_from_fname(vim.fn.fnamemodify(vim.fn.expand(path), ':p'))
 end
