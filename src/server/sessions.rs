@@ -70,19 +70,15 @@ pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (St
             .unwrap_or_else(|| p.display().to_string())
     };
     let (scope_key, label) = match (settings.session_scope, folder, path) {
-        (SessionScope::Workspace, Some(folder), _) => (
-            format!("folder:{}", identity_path(folder).display()),
-            name_of(folder),
-        ),
-        (_, _, Some(path)) => (
-            format!("file:{}", identity_path(&path).display()),
-            name_of(&path),
-        ),
+        (SessionScope::Workspace, Some(folder), _) => {
+            (format!("folder:{}", identity_text(folder)), name_of(folder))
+        }
+        (_, _, Some(path)) => (format!("file:{}", identity_text(&path)), name_of(&path)),
         // A document without a path (untitled) in file scope: its own session, within its
         // workspace so that two projects' "Untitled-1" never share one.
         (_, folder, None) => (
             match folder {
-                Some(folder) => format!("uri:{}:{uri}", identity_path(folder).display()),
+                Some(folder) => format!("uri:{}:{uri}", identity_text(folder)),
                 None => format!("uri:{uri}"),
             },
             uri.rsplit('/').next().unwrap_or(uri).to_owned(),
@@ -94,6 +90,12 @@ pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (St
         &scope_key,
     );
     (key, label)
+}
+
+/// A path as it enters identifiers: [`identity_path`], spelled and case-folded by the platform's
+/// rules (Windows and macOS ignore case: `C:\Proj` and `c:\proj` get one session).
+pub fn identity_text(path: &Path) -> String {
+    crate::identity::fold_path(&identity_path(path))
 }
 
 /// A path as it enters identifiers: symlinks resolved (the CLI's current directory is the
