@@ -47,3 +47,7 @@ impl Os {
         matches!(self, Os::Windows | Os::MacOs)
     }
 }
+
+/// The Python 3 interpreter's usual name: `python` on Windows (where `python3` is at best the
+/// Store's alias), `python3` elsewhere.
+pub const DEFAULT_PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };

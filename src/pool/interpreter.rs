@@ -80,7 +80,7 @@ impl Launcher {
                 std::env::var("AZURE_SESSIONS_PYTHON")
                     .ok()
                     .filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| "python3".to_string()),
+                    .unwrap_or_else(|| crate::platform::DEFAULT_PYTHON.to_string()),
                 runtime_dir.join("worker.py"),
             ),
             Language::JavaScript => (

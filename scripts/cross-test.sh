@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Cross-builds the Rust test suite for other platforms and runs it under emulation:
+#   windows  x86_64-pc-windows-gnu    (Debian's mingw-w64; run under wine)
+#   aarch64  aarch64-unknown-linux-gnu (Debian's gcc-aarch64-linux-gnu; run under qemu-user)
+# The suites run are the unit tests (--lib) and the client, language-server (lsp) and CLI
+# integration tests. Tests that need a program of the target platform that this machine cannot
+# provide (Windows builds of Python, Node.js, bash or sh under wine) are not run: they are
+# passed to the harness as --skip filters, listed below with the reason, and counted as
+# "not run", never as passed.
+#
+# Usage: bash scripts/cross-test.sh [windows] [aarch64]     (both when none is named)
+# Needs root for apt-get (run as CI does). Prints one summary line per target and the totals as
+# "N passed, M failed" (with the not-run count beside them); exits non-zero when a test failed or
+# a build failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(windows aarch64)
+export CARGO_INCREMENTAL=0
+SUITES=(--lib --test client --test lsp --test cli)
+LOG_DIR=target/cross-test
+mkdir -p "$LOG_DIR"
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+}
+
+# Tests that cannot run under wine, and why. Each is a substring filter of test names.
+WINDOWS_SKIPS=(
+  # The local pool's Python and Node.js workers: wine has no Windows python.exe or node.exe.
+  "pool::"                         # unit tests of the local pool (Python/Node interpreters, bash)
+  "pool_"                          # integration tests that start `azure-sessions-lsp pool`
+  "local_pool"
+  "notebook"                       # notebook runs go through the local Python pool
+  "earlier_runs"                   # runs on the local Python pool
+  "displays"                       # matplotlib/pandas displays from the local Python pool
+  "shell::"                        # Shell pool commands run bash
+  "auth::"                         # az/azd CLI credentials run through sh/cmd scripts
+  "fake_az"
+  "az_"
+  "doctor"                         # the doctor's az checks use the fake az shell script
+)
+AARCH64_SKIPS=()
+
+declare -A RESULT
+
+run_target() {
+  local name=$1 triple runner skips=()
+  case $name in
+    windows)
+      triple=x86_64-pc-windows-gnu
+      apt_install gcc-mingw-w64-x86-64 wine wine64
+      export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
+      export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
+      export WINEDEBUG=-all WINEPREFIX="$PWD/target/cross-test/wineprefix"
+      skips=("${WINDOWS_SKIPS[@]}")
+      ;;
+    aarch64)
+      triple=aarch64-unknown-linux-gnu
+      apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-user-static binfmt-support
+      # The tests start the server binary, an aarch64 program: the kernel needs binfmt_misc
+      # to hand it to qemu (the test harness itself runs under the runner below).
+      if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+        mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+      fi
+      update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+      export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+      export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+      export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
+      skips=("${AARCH64_SKIPS[@]}")
+      ;;
+    *) echo "unknown target $name (windows or aarch64)" >&2; return 2 ;;
+  esac
+  if ! rustup target list --installed | grep -qx "$triple"; then
+    rustup target add "$triple" || { RESULT[$name]="build: rustup could not add $triple"; return 1; }
+  fi
+  local started=$SECONDS log="$LOG_DIR/$name.log"
+  echo "== $name ($triple): building" >&2
+  if ! cargo test --no-run --target "$triple" "${SUITES[@]}" >"$log.build" 2>&1; then
+    tail -20 "$log.build" >&2
+    RESULT[$name]="build failed (see $log.build)"
+    return 1
+  fi
+  local built=$((SECONDS - started))
+  echo "== $name: running (built in ${built}s)" >&2
+  local skip_args=()
+  for s in "${skips[@]}"; do skip_args+=(--skip "$s"); done
+  cargo test --target "$triple" --no-fail-fast "${SUITES[@]}" -- "${skip_args[@]}" >"$log" 2>&1
+  local passed failed ignored filtered
+  passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+  failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+  ignored=$(grep -Eo '[0-9]+ ignored' "$log" | awk '{s+=$1} END {print s+0}')
+  filtered=$(grep -Eo '[0-9]+ filtered out' "$log" | awk '{s+=$1} END {print s+0}')
+  local crashed
+  crashed=$(grep -c 'process didn.t exit successfully' "$log" || true)
+  RESULT[$name]="$passed passed / $failed failed / $((filtered + ignored)) not run (skipped: need the target's python/node/bash/sh) / run ${SECONDS}s (build ${built}s)"
+  grep -E '^test .* FAILED$|^    [a-z_:]+$' "$log" | sed "s/^/  [$name] /" >&2 || true
+  TOTAL_PASSED=$((TOTAL_PASSED + passed))
+  TOTAL_FAILED=$((TOTAL_FAILED + failed + crashed))
+  TOTAL_NOT_RUN=$((TOTAL_NOT_RUN + filtered + ignored))
+}
+
+TOTAL_PASSED=0 TOTAL_FAILED=0 TOTAL_NOT_RUN=0 BUILD_FAILED=0
+for t in "${targets[@]}"; do
+  run_target "$t" || BUILD_FAILED=1
+done
+echo
+echo "cross-test summary:"
+for t in "${targets[@]}"; do
+  echo "  $t: ${RESULT[$t]:-not attempted}"
+done
+echo "not run: $TOTAL_NOT_RUN"
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+[ "$TOTAL_FAILED" -eq 0 ] && [ "$BUILD_FAILED" -eq 0 ]
