@@ -143,7 +143,7 @@ impl SessionsClient {
             // would not be otherwise.
             Err(error) => match builder()?.tls_certs_only(std::iter::empty()).build() {
                 Ok(http) => {
-                    tracing::warn!(
+                    tracing::debug!(
                         error = %error_chain(&error),
                         "the system's certificate verifier could not start; HTTPS trusts only \
                          azureSessions.extraCaCertificates and SSL_CERT_FILE"
