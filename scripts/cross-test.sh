@@ -50,6 +50,7 @@ WINDOWS_SKIPS=(
   earlier_runs::a_timeout_keeps_its_stderr_and_the_next_run_gets_one_note
   earlier_runs::errors_land_on_this_runs_lines_not_on_code_of_earlier_runs
   files_round_trip_through_the_session
+  initialization_payloads_of_real_editors_work
   marks::diagnostics_are_replaced_by_a_new_run_and_dropped_on_edit
   marks::deleting_a_runs_lines_removes_its_lens_and_hover
   marks::diagnostics_follow_lines_inserted_and_deleted_above_them
