@@ -370,17 +370,18 @@ impl azure_identity::Executor for KillOnDrop {
         program: &std::ffi::OsStr,
         args: &[&std::ffi::OsStr],
     ) -> std::io::Result<std::process::Output> {
-        let child = tokio::process::Command::new(program)
-            .args(args)
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()?;
-        let group = GroupKiller(child.id());
+            .kill_on_drop(true);
+        crate::platform::ProcessGroup::isolate(&mut cmd);
+        let child = cmd.spawn()?;
+        let mut group = GroupKiller(crate::platform::ProcessGroup::of_tokio(&child));
         let output = child.wait_with_output().await;
-        std::mem::forget(group);
+        // Finished: nothing to kill (on Windows, closing the job ends what the CLI left behind).
+        group.0.take();
         output
     }
 }
@@ -405,17 +406,14 @@ pub(crate) async fn run_cli(program: &str, args: &[&str]) -> Result<std::process
     }
 }
 
-/// Kills a process group when dropped (the future that waits on it was abandoned).
-struct GroupKiller(Option<u32>);
+/// Kills a process group (a job object on Windows) when dropped (the future that waits on it
+/// was abandoned).
+struct GroupKiller(Option<crate::platform::ProcessGroup>);
 
 impl Drop for GroupKiller {
     fn drop(&mut self) {
-        if let Some(pid) = self.0.and_then(|p| libc::pid_t::try_from(p).ok()) {
-            // SAFETY: kill has no memory preconditions; a negative pid names the group that
-            // the child leads (process_group(0) made its pid the group id).
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
+        if let Some(group) = &self.0 {
+            group.kill();
         }
     }
 }
@@ -503,6 +501,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[cfg(target_os = "linux")]
     async fn an_abandoned_cli_call_leaves_no_process_behind() {
         use azure_identity::Executor;
         let dir = tempfile::tempdir().unwrap();
@@ -532,6 +531,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[cfg(unix)]
     async fn a_finished_cli_call_gives_its_output() {
         use azure_identity::Executor;
         let args = [std::ffi::OsStr::new("-c"), std::ffi::OsStr::new("echo hi")];

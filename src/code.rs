@@ -70,6 +70,12 @@ pub fn utf16_len(line: &str) -> u32 {
     line.chars().map(|c| c.len_utf16() as u32).sum()
 }
 
+/// The UTF-16 length of every line of a text, without line endings (`\n` or `\r\n`): the
+/// end-of-line column of each line, as LSP counts it.
+pub fn line_ends(text: &str) -> Vec<u32> {
+    text.split('\n').map(|l| utf16_len(trim_cr(l))).collect()
+}
+
 pub fn extract(text: &str, target: Target, cell_marker: &Regex) -> Option<Snippet> {
     let lines = lines(text);
     let last = (lines.len() as u32).saturating_sub(1);
@@ -190,7 +196,8 @@ fn cell_at(lines: &[&str], line: u32, cell_marker: &Regex) -> (u32, u32) {
     (first, last)
 }
 
-fn trim_cr(line: &str) -> &str {
+/// A line split on `\n` without the `\r` of a CRLF ending.
+pub fn trim_cr(line: &str) -> &str {
     line.strip_suffix('\r').unwrap_or(line)
 }
 
@@ -222,6 +229,32 @@ pub fn dedent(lines: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_ends_exclude_crlf() {
+        assert_eq!(line_ends("ab\r\nc€\r\n"), vec![2, 2, 0]);
+        assert_eq!(line_ends("ab\nc"), vec![2, 1]);
+        assert_eq!(line_ends("😀\r\n"), vec![2, 0]);
+    }
+
+    #[test]
+    fn crlf_documents_extract_like_lf_ones() {
+        let m = marker();
+        for target in [
+            Target::Cell(1),
+            Target::Range(pos(1, 0), pos(2, 0)),
+            Target::Range(pos(1, 0), pos(1, 40)),
+        ] {
+            let lf = extract("# %%\n  x = 1\n  y = 2\n", target, &m).unwrap();
+            let crlf = extract("# %%\r\n  x = 1\r\n  y = 2\r\n", target, &m).unwrap();
+            assert_eq!(lf.code, crlf.code, "{target:?}");
+            assert!(!crlf.code.contains('\r'), "{target:?}");
+            assert_eq!(
+                (lf.first_line, lf.last_line),
+                (crlf.first_line, crlf.last_line)
+            );
+        }
+    }
 
     fn marker() -> Regex {
         Regex::new(crate::settings::DEFAULT_CELL_MARKER).unwrap()

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
@@ -14,19 +13,27 @@ use sha2::Sha256;
 const SECRET_FILE: &str = "user-secret";
 const RESETS_FILE: &str = "resets.json";
 
-/// `$XDG_STATE_HOME/azure-sessions-lsp`, else `~/.local/state/azure-sessions-lsp`.
+/// The per-user state directory: `$XDG_STATE_HOME` or `~/.local/state` on Linux,
+/// `~/Library/Application Support` on macOS, `%LOCALAPPDATA%` on Windows, with
+/// `azure-sessions-lsp` appended (see `platform::dirs`).
 pub fn default_state_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir);
-            home.join(".local").join("state")
-        });
-    base.join("azure-sessions-lsp")
+    crate::platform::dirs::Dirs::current().state
+}
+
+/// A folder or file as it enters identifiers: symlinks resolved (as the CLI's current directory
+/// is), without the trailing separator, and spelled and case-folded by the platform's rules
+/// (Windows and macOS ignore case: `C:\Proj` and `c:\proj` get one session).
+pub fn path_identity(path: &Path) -> String {
+    let resolved = fs::canonicalize(path).unwrap_or_else(|_| path.components().collect());
+    fold_path(&resolved)
+}
+
+/// [`path_identity`] of a path already resolved.
+pub fn fold_path(resolved: &Path) -> String {
+    crate::platform::paths::identity_text(
+        &resolved.to_string_lossy(),
+        crate::platform::Os::current(),
+    )
 }
 
 /// What an identifier is derived from: the pool (its normalized endpoint and api) and the
@@ -51,15 +58,15 @@ type FileStamp = (Option<std::time::SystemTime>, u64);
 impl IdentityStore {
     /// Opens (creating if needed, 0700 dir and 0600 files) the state directory.
     pub fn open(dir: &Path) -> std::io::Result<IdentityStore> {
-        fs::create_dir_all(dir)?;
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+        crate::platform::create_private_dir(dir, true)?;
+        let _ = crate::platform::make_private(dir, true);
         let secret_path = dir.join(SECRET_FILE);
         let secret = match fs::read_to_string(&secret_path) {
             Ok(text) if text.trim().len() >= 32 => text.trim().as_bytes().to_vec(),
             _ => create_secret(&secret_path)?,
         };
         // Tighten permissions of a secret created by someone else or an older version.
-        let _ = fs::set_permissions(&secret_path, fs::Permissions::from_mode(0o600));
+        let _ = crate::platform::make_private(&secret_path, false);
         Ok(IdentityStore {
             dir: dir.to_owned(),
             secret,
@@ -118,12 +125,7 @@ fn create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
     let random: String = (0..2)
         .map(|_| uuid::Uuid::new_v4().simple().to_string())
         .collect();
-    match fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
+    match crate::platform::create_new_private(path) {
         Ok(mut file) => {
             file.write_all(random.as_bytes())?;
             file.sync_all()?;
@@ -148,12 +150,7 @@ fn create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
 fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut file = crate::platform::create_or_truncate_private(&tmp)?;
         file.write_all(content)?;
         file.sync_all()?;
     }
@@ -200,7 +197,9 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn secret_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         IdentityStore::open(dir.path()).unwrap();
         let mode = fs::metadata(dir.path().join(SECRET_FILE))

@@ -13,6 +13,7 @@ pub mod languages;
 pub mod logging;
 pub mod mcp;
 pub mod notebook;
+pub mod platform;
 pub mod pool;
 pub mod private;
 pub mod server;

@@ -208,7 +208,7 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         Some(id) => id,
         None => {
             let dir = std::env::current_dir().map_err(|e| e.to_string())?;
-            let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+            let dir = azure_sessions_lsp::identity::path_identity(&dir);
             let store = azure_sessions_lsp::identity::IdentityStore::open(
                 &azure_sessions_lsp::identity::default_state_dir(),
             )
@@ -216,7 +216,7 @@ async fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             store.identifier(&azure_sessions_lsp::identity::session_key(
                 &settings.endpoint.identity(),
                 settings.api.name(),
-                &format!("folder:{}", dir.display()),
+                &format!("folder:{dir}"),
             ))
         }
     };

@@ -1,68 +1,46 @@
 //! Per-user private places on disk: the directory for files the server writes (large outputs,
 //! images) and for the local pool's key files. A directory is used only when it is ours (owned
 //! by this user, not a symlink, no access for others); files are created new (`O_EXCL`), never
-//! through a symlink (`O_NOFOLLOW`), mode 0600, under random names. Anything else is refused
+//! through a symlink (`O_NOFOLLOW`), mode 0600 on Unix, under random names. Anything else is refused
 //! with a reason, and callers keep their data in memory instead of writing through it.
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-const APP: &str = "azure-sessions-lsp";
+use crate::platform::{self, dirs::Dirs};
 
-/// `$XDG_RUNTIME_DIR/azure-sessions-lsp` when the session has one (per-user, 0700, cleared at
-/// logout), else `fallback`.
+/// The platform's per-user runtime directory (`$XDG_RUNTIME_DIR`, macOS's `$TMPDIR`) with
+/// `azure-sessions-lsp` appended, when there is one, else `fallback` (see `platform::dirs`).
 pub fn runtime_dir_or(fallback: PathBuf) -> PathBuf {
-    std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .map(|p| p.join(APP))
-        .unwrap_or(fallback)
+    Dirs::current().runtime.unwrap_or(fallback)
 }
 
-/// Where the server writes large outputs and images: the runtime directory, else
-/// `$XDG_CACHE_HOME/azure-sessions-lsp` (`~/.cache/azure-sessions-lsp`).
+/// Where the server writes large outputs and images: the runtime directory, else the cache
+/// directory (`~/.cache/azure-sessions-lsp`, `~/Library/Caches/…`, `%LOCALAPPDATA%\…\cache`).
 pub fn output_dir() -> PathBuf {
-    runtime_dir_or(cache_dir())
+    let dirs = Dirs::current();
+    dirs.runtime.unwrap_or(dirs.cache)
 }
 
-fn cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| home().join(".cache"))
-        .join(APP)
-}
-
-fn home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(std::env::temp_dir)
-}
-
-/// The effective user id.
+/// The effective user id (0 on Windows, which has none).
 pub fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    platform::euid()
 }
 
-/// Creates `dir` (and missing parents) as 0700, or checks an existing one: a real directory
-/// (not a symlink), owned by this user, with no access for group or others. A directory of ours
-/// with looser modes is tightened; one of someone else's is refused.
+/// Creates `dir` (and missing parents) private to this user, or checks an existing one: a real
+/// directory (not a symlink), and on Unix owned by this user with no access for group or others
+/// (a directory of ours with looser modes is tightened; one of someone else's is refused). On
+/// Windows, privacy comes from `%LOCALAPPDATA%`'s ACL (see `platform::windows`).
 pub fn ensure_private_dir(dir: &Path) -> Result<(), String> {
     if let Some(parent) = dir.parent()
         && !parent.as_os_str().is_empty()
         && !parent.exists()
     {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)
+        platform::create_private_dir(parent, true)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
-    match fs::DirBuilder::new().mode(0o700).create(dir) {
+    match platform::create_private_dir(dir, false) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
@@ -75,28 +53,13 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), String> {
     if !meta.is_dir() {
         return Err(format!("{} is not a directory", dir.display()));
     }
-    if meta.uid() != euid() {
-        return Err(format!(
-            "{} belongs to another user (uid {})",
-            dir.display(),
-            meta.uid()
-        ));
-    }
-    if meta.mode() & 0o077 != 0 {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot make {} private: {e}", dir.display()))?;
-    }
-    Ok(())
+    platform::check_private_dir(dir, &meta)
 }
 
-/// Opens a new 0600 file at `path`: never an existing file, never through a symlink.
+/// Opens a new private file (0600 on Unix) at `path`: never an existing file, never through a
+/// symlink.
 pub fn create_new_private(path: &Path) -> std::io::Result<fs::File> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
+    platform::create_new_private(path)
 }
 
 /// Writes `content` to a new private file named `{prefix}-{random}.{extension}` in `dir` (which
@@ -136,9 +99,10 @@ pub fn random_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[cfg(test)]
-mod tests {
+#[cfg(all(test, unix))]
+mod unix_tests {
     use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     #[test]
     fn creates_private_dirs_and_files() {
@@ -186,6 +150,11 @@ mod tests {
         assert!(create_new_private(&planted).is_err());
         assert_eq!(fs::read(&victim).unwrap(), b"original");
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn keys_are_256_bits_and_differ() {
@@ -193,5 +162,19 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn private_files_are_new_and_dirs_are_made() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("a").join("b");
+        ensure_private_dir(&dir).unwrap();
+        ensure_private_dir(&dir).unwrap();
+        let path = write_new(&dir, "out", "txt", b"hello").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"hello");
+        assert!(create_new_private(&path).is_err(), "never an existing file");
+        let file = base.path().join("file");
+        fs::write(&file, b"x").unwrap();
+        assert!(ensure_private_dir(&file).is_err(), "not a directory");
     }
 }

@@ -390,11 +390,14 @@ impl WireSettings {
             let relative = std::path::Path::new(&path);
             if path.is_empty() {
                 settings.stdin_file = None;
-            } else if relative.is_absolute()
-                || relative
-                    .components()
-                    .any(|c| matches!(c, std::path::Component::ParentDir))
-            {
+            } else if relative.components().any(|c| {
+                // Only plain names: not `..`, not a root (`/x`; `\x` on Windows is rooted at the
+                // current drive without being "absolute"), not a drive (`C:x`).
+                !matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            }) {
                 errors.push(SettingError {
                     key: "stdinFile",
                     message: format!(

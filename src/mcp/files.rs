@@ -49,7 +49,10 @@ pub fn inside_workspace(
     }
     let resolved =
         std::fs::canonicalize(existing).map_err(|e| invalid(format!("`{given}`: {e}")))?;
-    if !resolved.starts_with(workspace) {
+    // Compared with the workspace resolved the same way (on Windows, canonical paths carry
+    // the `\\?\` prefix; on macOS, /var is /private/var).
+    let root = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+    if !resolved.starts_with(&root) && !resolved.starts_with(workspace) {
         return Err(refuse());
     }
     Ok(joined)

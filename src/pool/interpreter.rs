@@ -1,14 +1,13 @@
 //! One interpreter process of one session and the protocol spoken with its worker script.
 //!
-//! The child gets a socketpair end as fd 3 (JSON lines both ways: requests, `ready`, `done`),
-//! /dev/null as fd 0, and pipes as fds 1 and 2, which carry the user's output, including that of
+//! The child gets a protocol channel (JSON lines both ways: requests, `ready`, `done`): a
+//! socketpair end as fd 3 on Unix, a token-guarded loopback connection on Windows (see
+//! `platform::channel`), /dev/null as fd 0, and pipes as fds 1 and 2, which carry the user's output, including that of
 //! child processes. The protocol is never on fds 0-2: those are what child processes inherit,
 //! and a child reading its stdin would take the next request. The child leads its own process
-//! group so a timeout or a shutdown kills everything it started.
+//! group (a job object on Windows) so a timeout or a shutdown kills everything it started.
 
-use std::collections::HashSet;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::ExitStatusExt;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -17,13 +16,14 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::Language;
 use super::capture::{Capture, labelled_earlier_output};
+use crate::platform::ProcessGroup;
+use crate::platform::channel::{ChannelRead, ChannelWrite, WorkerChannel};
 
 /// How long a fresh interpreter may take to say it is ready.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,52 +35,31 @@ const READ_CHUNK: usize = 64 << 10;
 
 pub const TIMEOUT_MESSAGE: &str = "Request timed out waiting for code execution to complete";
 
-mod sys {
-    // libc's kill(2) and dup2(2); declared here because the crate does not depend on `libc`
-    // directly.
-    unsafe extern "C" {
-        pub safe fn kill(pid: i32, sig: i32) -> i32;
-        pub safe fn dup2(old: i32, new: i32) -> i32;
-    }
-}
-
-/// The fd on which the worker finds its protocol socket (worker.py and worker.js agree).
-const PROTOCOL_FD: i32 = 3;
-
-const SIGKILL: i32 = 9;
-
-/// Kills a whole process group (the interpreter and whatever it started).
-fn kill_group(pgid: i32) {
-    if pgid > 1 {
-        sys::kill(-pgid, SIGKILL);
-    }
-}
-
-/// The process groups of all live interpreters of a pool, so that dropping or shutting down the
-/// pool kills them synchronously, whatever state their tasks are in.
+/// The process groups of all live interpreters and stages of a pool, so that dropping or shutting
+/// down the pool kills them synchronously, whatever state their tasks are in.
 #[derive(Clone, Default)]
-pub struct ProcessTable(Arc<Mutex<HashSet<i32>>>);
+pub struct ProcessTable(Arc<Mutex<HashMap<u64, Arc<ProcessGroup>>>>);
 
 impl ProcessTable {
-    pub(super) fn insert(&self, pgid: i32) {
-        if let Ok(mut set) = self.0.lock() {
-            set.insert(pgid);
+    pub(crate) fn insert(&self, group: Arc<ProcessGroup>) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(group.id(), group);
         }
     }
 
-    pub(super) fn remove(&self, pgid: i32) {
-        if let Ok(mut set) = self.0.lock() {
-            set.remove(&pgid);
+    pub(crate) fn remove(&self, group: &ProcessGroup) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(&group.id());
         }
     }
 
     pub fn kill_all(&self) {
-        let groups: Vec<i32> = match self.0.lock() {
-            Ok(mut set) => set.drain().collect(),
+        let groups: Vec<Arc<ProcessGroup>> = match self.0.lock() {
+            Ok(mut map) => map.drain().map(|(_, g)| g).collect(),
             Err(_) => return,
         };
-        for pgid in groups {
-            kill_group(pgid);
+        for group in groups {
+            group.kill();
         }
     }
 }
@@ -101,7 +80,7 @@ impl Launcher {
                 std::env::var("AZURE_SESSIONS_PYTHON")
                     .ok()
                     .filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| "python3".to_string()),
+                    .unwrap_or_else(|| crate::platform::DEFAULT_PYTHON.to_string()),
                 runtime_dir.join("worker.py"),
             ),
             Language::JavaScript => (
@@ -173,9 +152,9 @@ pub enum ExecEnd {
 
 pub struct Interpreter {
     child: Child,
-    pgid: i32,
-    proto_r: OwnedReadHalf,
-    proto_w: OwnedWriteHalf,
+    group: Arc<ProcessGroup>,
+    proto_r: ChannelRead,
+    proto_w: ChannelWrite,
     proto_buf: Vec<u8>,
     stdout: ChildStdout,
     stderr: ChildStderr,
@@ -186,8 +165,8 @@ pub struct Interpreter {
 
 impl Drop for Interpreter {
     fn drop(&mut self) {
-        kill_group(self.pgid);
-        self.processes.remove(self.pgid);
+        self.group.kill();
+        self.processes.remove(&self.group);
     }
 }
 
@@ -198,34 +177,16 @@ impl Interpreter {
         cwd: &Path,
         processes: &ProcessTable,
     ) -> anyhow::Result<Self> {
-        let (ours, theirs) =
-            std::os::unix::net::UnixStream::pair().context("creating the worker socket")?;
-        ours.set_nonblocking(true)?;
-        let ours = tokio::net::UnixStream::from_std(ours)?;
-        // dup2 onto itself would keep close-on-exec: make sure the socket is not fd 3 already.
-        let theirs = if theirs.as_raw_fd() == PROTOCOL_FD {
-            theirs.try_clone().context("moving the worker socket")?
-        } else {
-            theirs
-        };
-        let theirs = OwnedFd::from(theirs);
         let mut cmd = launcher.command();
         cmd.current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
-        // SAFETY: only dup2(2), which is async-signal-safe, runs between fork and exec. The
-        // closure owns the socket, so dropping the command closes the parent's copy.
-        unsafe {
-            cmd.pre_exec(move || {
-                if sys::dup2(theirs.as_raw_fd(), PROTOCOL_FD) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+            .kill_on_drop(true);
+        ProcessGroup::isolate(&mut cmd);
+        let channel = WorkerChannel::prepare(&mut cmd)
+            .await
+            .context("creating the worker's channel")?;
         let spawned = cmd.spawn();
         // The command holds the child's end of the socket; it must go, or EOF never shows.
         drop(cmd);
@@ -236,19 +197,45 @@ impl Interpreter {
                 launcher.hint()
             )
         })?;
-        let pgid = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .ok_or_else(|| anyhow!("the interpreter exited at once"))?;
-        processes.insert(pgid);
+        let group = Arc::new(
+            ProcessGroup::of_tokio(&child)
+                .ok_or_else(|| anyhow!("the interpreter exited at once"))?,
+        );
+        processes.insert(group.clone());
         let (stdout, stderr) = match (child.stdout.take(), child.stderr.take()) {
             (Some(out), Some(err)) => (out, err),
             _ => bail!("the interpreter's output pipes are missing"),
         };
-        let (proto_r, proto_w) = ours.into_split();
+        // A worker that fails before it connects (a loopback channel) ends: say why at once.
+        let connected = tokio::select! {
+            r = timeout(STARTUP_TIMEOUT, channel.connect()) => Some(r),
+            _ = child.wait() => None,
+        };
+        let (proto_r, proto_w) = match connected {
+            Some(Ok(Ok(halves))) => halves,
+            other => {
+                group.kill();
+                processes.remove(&group);
+                let mut stderr = stderr;
+                let mut err = Vec::new();
+                let _ = timeout(DRAIN_TIMEOUT, stderr.read_to_end(&mut err)).await;
+                let why = match other {
+                    Some(Ok(Err(e))) => format!("connecting to it failed: {e}"),
+                    Some(Err(_)) => {
+                        format!("it did not connect within {} s", STARTUP_TIMEOUT.as_secs())
+                    }
+                    _ => String::from_utf8_lossy(&err).trim().to_owned(),
+                };
+                bail!(
+                    "`{}` did not start the pool's worker ({}): {why}",
+                    launcher.program,
+                    launcher.hint(),
+                )
+            }
+        };
         let mut interp = Interpreter {
             child,
-            pgid,
+            group,
             proto_r,
             proto_w,
             proto_buf: Vec::new(),
@@ -434,7 +421,7 @@ impl Interpreter {
 
     /// Kills the process group and reaps the interpreter.
     pub async fn kill(&mut self) {
-        kill_group(self.pgid);
+        self.group.kill();
         let _ = self.child.start_kill();
         let _ = timeout(Duration::from_secs(2), self.child.wait()).await;
     }
@@ -442,7 +429,7 @@ impl Interpreter {
 
 /// Reads the next protocol message; `None` when the socket ended or the worker is broken.
 /// Cancel safe: bytes read so far stay in `buf`.
-async fn read_message(reader: &mut OwnedReadHalf, buf: &mut Vec<u8>) -> Option<Value> {
+async fn read_message(reader: &mut ChannelRead, buf: &mut Vec<u8>) -> Option<Value> {
     let mut chunk = [0u8; 8192];
     loop {
         if let Some(pos) = buf.iter().position(|&b| b == b'\n') {
@@ -501,7 +488,7 @@ fn parse_done(msg: &Value) -> Option<(bool, Value, Vec<Value>)> {
 }
 
 fn describe_exit(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
+    match (status.code(), crate::platform::exit_signal(&status)) {
         (Some(code), _) => format!("the interpreter exited with code {code}"),
         (None, Some(signal)) => format!("the interpreter was killed by signal {signal}"),
         _ => "the interpreter ended".to_string(),

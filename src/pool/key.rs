@@ -3,7 +3,6 @@
 //! find it by port without any setting (`AZURE_SESSIONS_POOL_KEY` overrides the lookup).
 
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use reqwest::Url;
@@ -13,7 +12,8 @@ use crate::private;
 /// Overrides the key looked up for a loopback endpoint.
 pub const KEY_ENV: &str = "AZURE_SESSIONS_POOL_KEY";
 
-/// `$XDG_RUNTIME_DIR/azure-sessions-lsp/pool-PORT.key`, else in the state directory.
+/// `pool-PORT.key` in the runtime directory (`$XDG_RUNTIME_DIR/azure-sessions-lsp`, macOS's
+/// `$TMPDIR/azure-sessions-lsp`), else in the state directory (on Windows, `%LOCALAPPDATA%`).
 pub fn default_key_path(port: u16) -> PathBuf {
     private::runtime_dir_or(crate::identity::default_state_dir()).join(format!("pool-{port}.key"))
 }
@@ -50,7 +50,7 @@ pub fn write_key_file(path: &Path, key: &str) -> Result<KeyFile, String> {
         }
     }
     if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if meta.file_type().is_file() && meta.uid() == private::euid() {
+        if meta.file_type().is_file() && crate::platform::is_own(&meta) {
             std::fs::remove_file(path)
                 .map_err(|e| format!("cannot replace the stale {}: {e}", path.display()))?;
         } else {
@@ -93,7 +93,7 @@ pub fn find_key(endpoint: &Url) -> Option<String> {
 /// The trimmed text of a regular file owned by this user (not a symlink, not someone else's).
 fn read_own_file(path: &Path) -> Option<String> {
     let meta = std::fs::symlink_metadata(path).ok()?;
-    if !meta.file_type().is_file() || meta.uid() != private::euid() {
+    if !meta.file_type().is_file() || !crate::platform::is_own(&meta) {
         return None;
     }
     let text = std::fs::read_to_string(path).ok()?;
@@ -103,7 +103,6 @@ fn read_own_file(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn written_private_and_removed_on_drop() {
@@ -111,15 +110,16 @@ mod tests {
         let path = dir.path().join("pool-1.key");
         let file = write_key_file(&path, "abc").unwrap();
         assert_eq!(read_own_file(&path).as_deref(), Some("abc"));
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        if cfg!(unix) {
+            let meta = std::fs::metadata(&path).unwrap();
+            assert_eq!(crate::platform::mode_bits(&meta), Some(0o600));
+        }
         drop(file);
         assert!(!path.exists());
     }
 
     #[test]
+    #[cfg(unix)]
     fn a_symlink_in_the_way_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let victim = dir.path().join("victim");

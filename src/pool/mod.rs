@@ -287,12 +287,8 @@ impl Drop for LocalPool {
 
 /// Creates the pool's directories and worker scripts and resolves its settings.
 fn prepare_root(root: &Path, opts: &PoolOptions) -> anyhow::Result<Settings> {
-    use std::os::unix::fs::DirBuilderExt;
     let private = |path: &Path| {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(path)
+        crate::platform::create_private_dir(path, true)
             .with_context(|| format!("creating {}", path.display()))
     };
     private(root)?;
@@ -340,26 +336,16 @@ fn sweep_stale_temp_roots() {
             .ok()
             .and_then(|pid| pid.trim().parse::<u32>().ok());
         let Some(pid) = owner else { continue };
-        if !process_alive(pid) {
+        if !crate::platform::process_alive(pid) {
             let _ = std::fs::remove_dir_all(&path);
         }
-    }
-}
-
-/// Whether a process runs; a zombie (dead, not yet reaped) does not.
-fn process_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-        Err(_) => false,
     }
 }
 
 /// For `azure-sessions-lsp pool`: starts, writes the key file (`key_file`, else the default
 /// place for the port), prints `listening on http://127.0.0.1:PORT` and `key: KEY` as the first
 /// two lines on stdout, then `runtimes: …` (the custom route's toolchains) once they are
-/// detected, and serves until ctrl-c (or SIGTERM). The key file goes when it stops.
+/// detected, and serves until ctrl-c (or SIGTERM; on Windows, the console's close). The key file goes when it stops.
 pub async fn serve_forever(opts: PoolOptions, key_file: Option<PathBuf>) -> anyhow::Result<()> {
     let pool = LocalPool::start(opts).await?;
     let path = key_file.unwrap_or_else(|| key::default_key_path(pool.addr().port()));
@@ -387,11 +373,9 @@ pub async fn serve_forever(opts: PoolOptions, key_file: Option<PathBuf>) -> anyh
             .and_then(|()| stdout.flush());
     });
     tracing::info!(key_file = %path.display(), "the pool's key is also in its key file");
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.context("waiting for ctrl-c")?,
-        _ = term.recv() => {}
+        r = crate::platform::terminated() => r.context("waiting for the stop signal")?,
     }
     list.abort();
     pool.shutdown().await;

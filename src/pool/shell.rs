@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::session::Outcome;
+use crate::platform::ProcessGroup;
 
 /// Runs one command; the outcome's `result` is its exit code (`null` when it was killed).
 pub async fn run(
@@ -21,16 +22,16 @@ pub async fn run(
     output_cap: usize,
 ) -> Outcome {
     let started = Instant::now();
-    let spawned = tokio::process::Command::new("bash")
-        .arg("-c")
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn();
+        .kill_on_drop(true);
+    ProcessGroup::isolate(&mut cmd);
+    let spawned = cmd.spawn();
     let mut child = match spawned {
         Ok(child) => child,
         Err(error) => {
@@ -44,7 +45,7 @@ pub async fn run(
             };
         }
     };
-    let pid = child.id();
+    let group = ProcessGroup::of_tokio(&child);
     let mut input = child.stdin.take();
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
@@ -76,11 +77,8 @@ pub async fn run(
             }
         }
         Err(_) => {
-            if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
-                // SAFETY: kill has no memory preconditions; the command leads its own group.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                }
+            if let Some(group) = &group {
+                group.kill();
             }
             Outcome {
                 ok: false,

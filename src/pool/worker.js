@@ -4,6 +4,9 @@
 // so they can't read requests); requests and replies are JSON lines on it. User output goes to
 // fds 1 and 2 (pipes the pool reads; writes to pipes are synchronous on Linux), and the end of an
 // execution is marked on both streams with a random marker chosen by the pool.
+// Where fd 3 cannot be handed over (Windows), the pool sets AZURE_SESSIONS_WORKER_ADDR (a loopback
+// host:port) and AZURE_SESSIONS_WORKER_TOKEN: the worker connects there and sends the token as its
+// first line; both variables are removed before any user code runs.
 //
 // Each execution's code is a script named for that run (`<run-17>`), so a stack frame's file tells
 // which run its code is from. Top-level `const`/`let`/`class` become globals (see toplevel.js),
@@ -53,7 +56,18 @@ Object.defineProperty(process, 'stdin', {
 process.on('uncaughtException', (err) => process.stderr.write(formatError(err) + '\n'));
 process.on('unhandledRejection', (err) => process.stderr.write(formatError(err) + '\n'));
 
-const socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
+const workerAddr = process.env.AZURE_SESSIONS_WORKER_ADDR;
+const workerToken = process.env.AZURE_SESSIONS_WORKER_TOKEN || '';
+delete process.env.AZURE_SESSIONS_WORKER_ADDR;
+delete process.env.AZURE_SESSIONS_WORKER_TOKEN;
+let socket;
+if (workerAddr) {
+  const at = workerAddr.lastIndexOf(':');
+  socket = net.connect(Number(workerAddr.slice(at + 1)), workerAddr.slice(0, at));
+  socket.write(workerToken + '\n');
+} else {
+  socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
+}
 let pending = '';
 let queue = Promise.resolve();
 let runs = 0;

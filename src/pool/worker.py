@@ -5,6 +5,9 @@
 # protocol. Requests and replies are JSON lines on that socket. User output goes straight to fds 1
 # and 2 (pipes the pool reads), including the output of child processes; the end of an execution
 # is marked on both streams with a random marker chosen by the pool for that execution.
+# Where fd 3 cannot be handed over (Windows), the pool sets AZURE_SESSIONS_WORKER_ADDR (a loopback
+# host:port) and AZURE_SESSIONS_WORKER_TOKEN: the worker connects there and sends the token as its
+# first line; both variables are removed before any user code runs.
 #
 # Each execution's code compiles under a file name of its own (`<run-17>`), registered in
 # linecache: tracebacks show its source lines, and a frame's file tells which run its code is from.
@@ -37,8 +40,15 @@ def write_all(fd, data):
 
 class Worker:
     def __init__(self):
-        self.proto = socket.socket(fileno=os.dup(PROTOCOL_FD))
-        os.close(PROTOCOL_FD)
+        addr = os.environ.pop("AZURE_SESSIONS_WORKER_ADDR", None)
+        token = os.environ.pop("AZURE_SESSIONS_WORKER_TOKEN", "")
+        if addr:
+            host, port = addr.rsplit(":", 1)
+            self.proto = socket.create_connection((host, int(port)))
+            self.proto.sendall((token + "\n").encode("ascii"))
+        else:
+            self.proto = socket.socket(fileno=os.dup(PROTOCOL_FD))
+            os.close(PROTOCOL_FD)
         self.devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(self.devnull, 0)
         sys.stdin = open(0, "r", encoding="utf-8", closefd=False)

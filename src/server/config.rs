@@ -42,9 +42,13 @@ impl Config {
     /// The innermost workspace folder holding a document.
     pub fn folder_of(&self, uri: &str) -> Option<&(String, PathBuf)> {
         let path = file_path(uri)?;
+        let os = crate::platform::Os::current();
+        let path = path.to_string_lossy();
         self.folders
             .iter()
-            .filter(|(_, folder)| path.starts_with(folder))
+            .filter(|(_, folder)| {
+                crate::platform::paths::is_within(&path, &folder.to_string_lossy(), os)
+            })
             .max_by_key(|(_, folder)| folder.as_os_str().len())
     }
 
@@ -53,16 +57,15 @@ impl Config {
     }
 }
 
-/// The path of a `file:` URI (other schemes, like `untitled:`, have none).
+/// The path of a `file:` URI (other schemes, like `untitled:`, have none), as this platform
+/// spells it: `file:///c%3A/Users/…` is `C:\Users\…` on Windows, `file://server/share/…` a
+/// share (see `platform::paths`).
 pub fn file_path(uri: &str) -> Option<PathBuf> {
-    local_path(&uri.parse().ok()?)
+    crate::platform::paths::file_uri_to_path(uri, crate::platform::Os::current()).map(PathBuf::from)
 }
 
 pub fn local_path(uri: &Uri) -> Option<PathBuf> {
-    if !uri.as_str().starts_with("file:") {
-        return None;
-    }
-    uri.to_file_path().map(|p| p.into_owned())
+    file_path(uri.as_str())
 }
 
 impl Inner {

@@ -86,7 +86,8 @@ impl Documents {
     }
 }
 
-/// Byte offset of an LSP position, clamped to the text.
+/// Byte offset of an LSP position, clamped to the text and to its line's content (never
+/// between the `\r` and `\n` of a CRLF ending).
 pub fn offset_of(text: &str, line: u32, character: u32) -> usize {
     let mut start = 0usize;
     for _ in 0..line {
@@ -99,7 +100,7 @@ pub fn offset_of(text: &str, line: u32, character: u32) -> usize {
         .find('\n')
         .map(|i| start + i)
         .unwrap_or(text.len());
-    start + utf16_to_byte(&text[start..end], character)
+    start + utf16_to_byte(crate::code::trim_cr(&text[start..end]), character)
 }
 
 /// Applies one incremental change; returns what it did to whole lines (`None`: nothing).
@@ -125,6 +126,17 @@ fn apply_range(text: &mut String, range: Range, new_text: &str) -> Option<LineEd
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn positions_in_crlf_text_stay_before_the_line_break() {
+        let text = "ab\r\ncd\r\n";
+        assert_eq!(super::offset_of(text, 0, 2), 2);
+        assert_eq!(super::offset_of(text, 0, 99), 2, "clamped before \\r");
+        assert_eq!(super::offset_of(text, 1, 1), 5);
+        assert_eq!(super::offset_of(text, 1, 9), 6);
+        assert_eq!(super::offset_of(text, 2, 0), text.len());
+        assert_eq!(super::offset_of(text, 9, 0), text.len());
+    }
+
     use super::*;
     use tower_lsp_server::ls_types::Position;
 

@@ -77,7 +77,7 @@ impl Inner {
 /// Options of the server process (from the command line).
 #[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
-    /// Where identifiers' secret lives; `None` is the XDG state directory.
+    /// Where identifiers' secret lives; `None` is the platform's state directory.
     pub state_dir: Option<PathBuf>,
 }
 
@@ -114,38 +114,11 @@ pub fn build(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::
 pub async fn serve_stdio(options: ServerOptions) -> std::io::Result<()> {
     // Editors connect through pipes: read and write them directly. tokio's stdin/stdout hand
     // every read and write to a blocking thread, a thread hop per message.
-    if let Some((input, output)) = stdio_pipes() {
+    if let Some((input, output)) = crate::platform::stdio_pipes() {
         return transport::guard(input, output, |i, o| serve(i, o, options)).await;
     }
     let (input, output) = (tokio::io::stdin(), tokio::io::stdout());
     transport::guard(input, output, |i, o| serve(i, o, options)).await
-}
-
-/// stdin and stdout as non-blocking pipes, when both are pipes (not a file or a terminal).
-fn stdio_pipes() -> Option<(
-    tokio::net::unix::pipe::Receiver,
-    tokio::net::unix::pipe::Sender,
-)> {
-    use std::os::fd::AsFd;
-    use std::os::unix::fs::FileTypeExt;
-    let is_fifo = |fd: std::os::fd::BorrowedFd<'_>| {
-        fd.try_clone_to_owned()
-            .ok()
-            .map(std::fs::File::from)
-            .and_then(|f| f.metadata().ok())
-            .is_some_and(|m| m.file_type().is_fifo())
-    };
-    let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
-    if !is_fifo(stdin.as_fd()) || !is_fifo(stdout.as_fd()) {
-        return None;
-    }
-    let input =
-        tokio::net::unix::pipe::Receiver::from_owned_fd(stdin.as_fd().try_clone_to_owned().ok()?)
-            .ok()?;
-    let output =
-        tokio::net::unix::pipe::Sender::from_owned_fd(stdout.as_fd().try_clone_to_owned().ok()?)
-            .ok()?;
-    Some((input, output))
 }
 
 /// Serves LSP over any byte streams (tests use `tokio::io::duplex`), without the transport's

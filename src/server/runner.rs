@@ -623,9 +623,7 @@ impl Inner {
         let (version, line_lengths) = {
             let documents = lock(&self.documents);
             let doc = documents.get(uri.as_str());
-            let lengths: Vec<u32> = doc
-                .map(|d| d.text.split('\n').map(code::utf16_len).collect())
-                .unwrap_or_default();
+            let lengths: Vec<u32> = doc.map(|d| code::line_ends(&d.text)).unwrap_or_default();
             (doc.map(|d| d.version), lengths)
         };
         let end_of = |line: u32| line_lengths.get(line as usize).copied().unwrap_or(0);

@@ -70,19 +70,15 @@ pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (St
             .unwrap_or_else(|| p.display().to_string())
     };
     let (scope_key, label) = match (settings.session_scope, folder, path) {
-        (SessionScope::Workspace, Some(folder), _) => (
-            format!("folder:{}", identity_path(folder).display()),
-            name_of(folder),
-        ),
-        (_, _, Some(path)) => (
-            format!("file:{}", identity_path(&path).display()),
-            name_of(&path),
-        ),
+        (SessionScope::Workspace, Some(folder), _) => {
+            (format!("folder:{}", identity_text(folder)), name_of(folder))
+        }
+        (_, _, Some(path)) => (format!("file:{}", identity_text(&path)), name_of(&path)),
         // A document without a path (untitled) in file scope: its own session, within its
         // workspace so that two projects' "Untitled-1" never share one.
         (_, folder, None) => (
             match folder {
-                Some(folder) => format!("uri:{}:{uri}", identity_path(folder).display()),
+                Some(folder) => format!("uri:{}:{uri}", identity_text(folder)),
                 None => format!("uri:{uri}"),
             },
             uri.rsplit('/').next().unwrap_or(uri).to_owned(),
@@ -94,6 +90,12 @@ pub fn session_key(uri: &str, settings: &Settings, folder: Option<&Path>) -> (St
         &scope_key,
     );
     (key, label)
+}
+
+/// A path as it enters identifiers: [`identity_path`], spelled and case-folded by the platform's
+/// rules (Windows and macOS ignore case: `C:\Proj` and `c:\proj` get one session).
+pub fn identity_text(path: &Path) -> String {
+    crate::identity::fold_path(&identity_path(path))
 }
 
 /// A path as it enters identifiers: symlinks resolved (the CLI's current directory is the
@@ -278,20 +280,43 @@ mod tests {
         let mut settings = Settings::default();
         let folder = PathBuf::from("/w/proj");
         let (key, label) = session_key("file:///w/proj/a.py", &settings, Some(&folder));
+        // As the platform spells and folds it (`\w\proj` on Windows).
+        let w_proj = crate::identity::fold_path(Path::new("/w/proj"));
         assert_eq!(
             (key.as_str(), label.as_str()),
-            ("none executions\nfolder:/w/proj", "proj")
+            (format!("none executions\nfolder:{w_proj}").as_str(), "proj")
         );
         let (loose, _) = session_key("file:///tmp/x.py", &settings, None);
-        assert_eq!(loose, "none executions\nfile:/tmp/x.py");
+        let tmp_x = crate::identity::fold_path(Path::new("/tmp/x.py"));
+        assert_eq!(loose, format!("none executions\nfile:{tmp_x}"));
         settings.session_scope = SessionScope::File;
         let (per_file, label) = session_key("file:///w/proj/a.py", &settings, Some(&folder));
+        let a_py = crate::identity::fold_path(Path::new("/w/proj/a.py"));
         assert_eq!(
             (per_file.as_str(), label.as_str()),
-            ("none executions\nfile:/w/proj/a.py", "a.py")
+            (format!("none executions\nfile:{a_py}").as_str(), "a.py")
         );
         let (untitled, _) = session_key("untitled:Untitled-1", &settings, None);
         assert_eq!(untitled, "none executions\nuri:untitled:Untitled-1");
+    }
+
+    /// Windows: one folder however the editor spells its drive and case, one session.
+    #[test]
+    #[cfg(windows)]
+    fn windows_folders_are_one_session_whatever_their_case() {
+        let settings = Settings::default();
+        let upper = PathBuf::from(r"C:\Proj");
+        let lower = PathBuf::from(r"c:\proj");
+        let (a, _) = session_key("file:///c%3A/Proj/a.py", &settings, Some(&upper));
+        let (b, _) = session_key("file:///C:/proj/a.py", &settings, Some(&lower));
+        assert_eq!(a, b);
+        let mut per_file = settings.clone();
+        per_file.session_scope = SessionScope::File;
+        let (a, _) = session_key("file:///c%3A/Proj/A.py", &per_file, None);
+        let (b, _) = session_key("file:///C:/proj/a.PY", &per_file, None);
+        assert_eq!(a, b);
+        let (other, _) = session_key("file:///d%3A/proj/a.py", &per_file, None);
+        assert_ne!(a, other);
     }
 
     #[tokio::test]

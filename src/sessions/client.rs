@@ -107,23 +107,57 @@ pub struct SessionsClient {
     pub(super) learned: Memory,
 }
 
+/// An error with its causes (reqwest's own text is only "builder error").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
 impl SessionsClient {
     pub fn new(options: &HttpOptions) -> Result<SessionsClient, SessionsError> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_keepalive(Duration::from_secs(30))
-            // The server's certificate rides along each answer, for `doctor` to show its issuer
-            // and expiry (a copy of a few KiB per answer; nothing else reads it).
-            .tls_info(true)
-            // The data plane never redirects; following one could send the code (and, within
-            // one origin, the token) somewhere the user did not choose.
-            .redirect(reqwest::redirect::Policy::none());
-        builder = super::network::configure(builder, options)?;
-        let http = builder
-            .build()
-            .map_err(|e| SessionsError::Unsupported(format!("could not set up HTTP: {e}")))?;
+        let builder = || {
+            let builder = reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .pool_idle_timeout(Duration::from_secs(90))
+                .tcp_keepalive(Duration::from_secs(30))
+                // The server's certificate rides along each answer, for `doctor` to show its
+                // issuer and expiry (a copy of a few KiB per answer; nothing else reads it).
+                .tls_info(true)
+                // The data plane never redirects; following one could send the code (and,
+                // within one origin, the token) somewhere the user did not choose.
+                .redirect(reqwest::redirect::Policy::none());
+            super::network::configure(builder, options)
+        };
+        let http = match builder()?.build() {
+            Ok(http) => http,
+            // The system's certificate verifier could not start (seen under wine, whose
+            // certificate-chain engine refuses the verifier's settings). Plain-http endpoints
+            // (the local pool) still work; HTTPS trusts only the certificates configured
+            // (azureSessions.extraCaCertificates, SSL_CERT_FILE), so nothing is trusted that
+            // would not be otherwise.
+            Err(error) => match builder()?.tls_certs_only(std::iter::empty()).build() {
+                Ok(http) => {
+                    tracing::debug!(
+                        error = %error_chain(&error),
+                        "the system's certificate verifier could not start; HTTPS trusts only \
+                         azureSessions.extraCaCertificates and SSL_CERT_FILE"
+                    );
+                    http
+                }
+                Err(_) => {
+                    return Err(SessionsError::Unsupported(format!(
+                        "could not set up HTTP: {}",
+                        error_chain(&error)
+                    )));
+                }
+            },
+        };
         Ok(SessionsClient {
             http,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,

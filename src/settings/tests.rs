@@ -163,7 +163,17 @@ fn stdin_file_stays_inside_the_workspace() {
     let (settings, errors) = Settings::from_json(&json!({"stdinFile": "data/input.txt"}));
     assert!(errors.is_empty());
     assert_eq!(settings.stdin_file, Some(PathBuf::from("data/input.txt")));
-    for outside in ["/etc/passwd", "../secrets.txt", "data/../../x"] {
+    let mut outside = vec!["/etc/passwd", "../secrets.txt", "data/../../x"];
+    if cfg!(windows) {
+        // Rooted at the current drive, a drive-relative path, a share.
+        outside.extend([
+            r"\Windows\win.ini",
+            r"C:secret.txt",
+            r"C:\x",
+            r"\\server\share\x",
+        ]);
+    }
+    for outside in outside {
         let (settings, errors) = Settings::from_json(&json!({ "stdinFile": outside }));
         assert_eq!(settings.stdin_file, None, "{outside}");
         assert_eq!(errors[0].key, "stdinFile", "{outside}");

@@ -51,8 +51,11 @@ impl FakeAz {
         );
         let path = dir.path().join("az");
         std::fs::write(&path, script).expect("write az");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
         FakeAz { dir, token }
     }
 

@@ -60,7 +60,17 @@ pub fn init_params(folders: &[&Path], options: Value) -> Value {
     })
 }
 
+/// A path's `file:` URI; on Windows as VS Code sends them (`file:///c%3A/Users/…`).
 pub fn file_uri(path: &Path) -> String {
+    if cfg!(windows) {
+        let text = path.to_string_lossy().replace('\\', "/");
+        let text = text.strip_prefix("//?/").unwrap_or(&text);
+        let b = text.as_bytes();
+        if b.len() >= 2 && b[1] == b':' {
+            let drive = (b[0] as char).to_ascii_lowercase();
+            return format!("file:///{drive}%3A{}", text[2..].replace(' ', "%20"));
+        }
+    }
     format!("file://{}", path.display())
 }
 

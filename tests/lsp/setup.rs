@@ -225,9 +225,17 @@ async fn initialization_payloads_of_real_editors_work() {
         }
         tried += 1;
         let ws = workspace();
+        // Inside JSON strings (Windows paths have backslashes); URIs as the editor spells them.
+        let escaped = |s: &str| {
+            serde_json::to_string(s)
+                .unwrap()
+                .trim_matches('"')
+                .to_owned()
+        };
         let text = std::fs::read_to_string(&path)
             .unwrap()
-            .replace("${WORKSPACE}", &ws.folder.display().to_string());
+            .replace("file://${WORKSPACE}", &escaped(&file_uri(&ws.folder)))
+            .replace("${WORKSPACE}", &escaped(&ws.folder.display().to_string()));
         let params: Value = serde_json::from_str(&text).unwrap();
         let lsp = Lsp::start(ws.state.path(), params).await;
         // Both editors answer workspace/configuration from their settings, and push them too.

@@ -3,7 +3,6 @@
 //! `job.js` does with its isolate boxes. The commands are those of Piston's package scripts
 //! (`packages/<language>/<version>/compile` and `run`).
 
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -151,10 +150,7 @@ struct JobDir(PathBuf);
 impl JobDir {
     fn create(jobs_dir: &Path) -> Result<JobDir, String> {
         let dir = jobs_dir.join(uuid::Uuid::new_v4().to_string());
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
+        crate::platform::create_private_dir(&dir, true)
             .map_err(|e| format!("could not create the job's directory: {e}"))?;
         Ok(JobDir(dir))
     }

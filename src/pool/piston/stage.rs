@@ -2,12 +2,11 @@
 //! directory. The group is killed when the stage's wall time runs out, when a stream passes the
 //! output cap, when the stage's main process ends (whatever it left behind goes with it, as when
 //! isolate ends a box), when the session is stopped, and when the request is dropped. CPU time
-//! comes from wait4(2); memory is not measured (null).
+//! comes from wait4(2) (a job object's accounting on Windows); memory is not measured (null).
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -15,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 
+use crate::platform::{KILL_SIGNAL, LeaderExit, ProcessGroup};
 use crate::pool::interpreter::ProcessTable;
 
 /// How long to collect output after a stage's main process ended (a process that left the
@@ -76,72 +76,23 @@ pub struct Runner<'a> {
     pub processes: &'a ProcessTable,
 }
 
-/// The process group of a running stage. Its leader is reaped only under `reaped`'s lock, so a
-/// kill never reaches a group whose number was reused.
+/// The process group (job object) of a running stage, and the table it is listed in until its
+/// leader is reaped.
 struct Group {
-    pid: i32,
-    reaped: Mutex<bool>,
+    group: Arc<ProcessGroup>,
     processes: ProcessTable,
 }
 
 impl Group {
     fn kill(&self) {
-        let reaped = self.reaped.lock().unwrap_or_else(|p| p.into_inner());
-        if !*reaped {
-            // SAFETY: kill(2) has no memory preconditions; the leader is not reaped yet, so
-            // the group is still this stage's.
-            unsafe {
-                libc::kill(-self.pid, libc::SIGKILL);
-            }
-        }
+        self.group.kill();
     }
 
-    /// Blocks until the leader ends, kills what is left of its group, then reaps the leader:
-    /// its wait status and resource usage (its own and its reaped children's: a compiler
-    /// driver's CPU time includes its compiler's).
-    fn wait(&self) -> Option<(i32, libc::rusage)> {
-        loop {
-            // SAFETY: a zeroed siginfo_t is a valid out-buffer for waitid(2).
-            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            // SAFETY: `info` is a valid, writable siginfo_t. WNOWAIT leaves the leader a zombie,
-            // which keeps its pid (and the group's number) from being reused.
-            let r = unsafe {
-                libc::waitid(
-                    libc::P_PID,
-                    self.pid as libc::id_t,
-                    &mut info,
-                    libc::WEXITED | libc::WNOWAIT,
-                )
-            };
-            if r == 0 {
-                break;
-            }
-            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-                return None;
-            }
-        }
-        let mut reaped = self.reaped.lock().unwrap_or_else(|p| p.into_inner());
-        let mut status = 0;
-        // SAFETY: a zeroed rusage is a valid out-buffer for wait4(2).
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: kill(2) has no memory preconditions; the leader is an unreaped zombie, so
-        // the group number is still this stage's.
-        unsafe {
-            libc::kill(-self.pid, libc::SIGKILL);
-        }
-        loop {
-            // SAFETY: `status` and `usage` are valid, writable out-buffers.
-            let r = unsafe { libc::wait4(self.pid, &mut status, 0, &mut usage) };
-            if r == self.pid {
-                break;
-            }
-            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-                return None;
-            }
-        }
-        *reaped = true;
-        self.processes.remove(self.pid);
-        Some((status, usage))
+    /// Blocks until the leader ends, kills what is left of its group, then reaps the leader.
+    fn wait(&self) -> Option<LeaderExit> {
+        let exit = self.group.wait_leader();
+        self.processes.remove(&self.group);
+        exit
     }
 }
 
@@ -186,8 +137,8 @@ impl Runner<'_> {
             .env("PISTON_LANGUAGE", self.language)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+            .stderr(Stdio::piped());
+        ProcessGroup::isolate_std(&mut cmd);
         let mut child = match cmd.spawn() {
             Ok(child) => child,
             Err(e) => {
@@ -197,13 +148,18 @@ impl Runner<'_> {
                 );
             }
         };
-        let Ok(pid) = i32::try_from(child.id()) else {
-            return Stage::internal("the process id is out of range".into(), started);
+        let Some(process_group) = ProcessGroup::of_std(&child) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Stage::internal(
+                "the stage's process group could not be made".into(),
+                started,
+            );
         };
-        self.processes.insert(pid);
+        let process_group = Arc::new(process_group);
+        self.processes.insert(process_group.clone());
         let group = Arc::new(Group {
-            pid,
-            reaped: Mutex::new(false),
+            group: process_group,
             processes: self.processes.clone(),
         });
         let _kill = KillOnDrop(group.clone());
@@ -232,7 +188,7 @@ impl Runner<'_> {
         let mut waiter = tokio::task::spawn_blocking(move || waiting.wait());
 
         let deadline = started + limit;
-        let mut exit: Option<Option<(i32, libc::rusage)>> = None;
+        let mut exit: Option<Option<LeaderExit>> = None;
         let mut drain_until: Option<Instant> = None;
         let mut status: Option<&'static str> = None;
         let mut message: Option<String> = None;
@@ -294,16 +250,15 @@ impl Runner<'_> {
             wall_time: Some(millis(started.elapsed())),
             ..Stage::default()
         };
-        let Some((raw, usage)) = exit.flatten() else {
+        let Some(ended) = exit.flatten() else {
             stage.status = Some("XX");
             stage.message = Some("the stage's process could not be waited for".into());
             return stage;
         };
         // `memory` stays null: without a cgroup there is no honest peak. ru_maxrss would count
         // the pool's own resident memory, which the child had until its exec.
-        stage.cpu_time = Some(cpu_millis(&usage));
-        let ended = std::process::ExitStatus::from_raw(raw);
-        match (status, ended.code(), ended.signal()) {
+        stage.cpu_time = ended.cpu_millis;
+        match (status, ended.code, ended.signal) {
             // Piston reports SIGKILL for every stage it ended itself.
             (Some(status), _, _) => {
                 stage.status = Some(status);
@@ -317,7 +272,7 @@ impl Runner<'_> {
                 stage.message = Some(format!("Exited with error status {code}"));
             }
             (None, None, signal) => {
-                let signal = signal.unwrap_or(libc::SIGKILL);
+                let signal = signal.unwrap_or(KILL_SIGNAL);
                 stage.signal = signal_name(signal);
                 stage.status = Some("SG");
                 stage.message = Some(if stopped {
@@ -403,13 +358,6 @@ impl Drop for AbortOnDrop {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn cpu_millis(usage: &libc::rusage) -> u64 {
-    let ms = |t: libc::timeval| {
-        u64::try_from(t.tv_sec).unwrap_or(0) * 1000 + u64::try_from(t.tv_usec).unwrap_or(0) / 1000
-    };
-    ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
 /// Linux's signal names, as Piston's `globals.SIGNALS` lists them.
