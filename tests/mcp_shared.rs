@@ -96,6 +96,15 @@ async fn variables_cross_between_the_editor_and_the_agent_in_one_transcript() {
     let mut mcp = dirs.agent(&[]);
     let read = call(&mut mcp, "run_code", json!({"code": "print(x + 1)"})).await;
     assert!(text(&read).contains("42"), "{read}");
+    // The editor hears of the agent's run (for its Results view); of its own runs it does not.
+    let heard = lsp
+        .wait_for("azure-sessions/agentRun", |p| {
+            p["outcome"]["stdout"] == "42\n"
+        })
+        .await;
+    assert_eq!(heard["label"], "code from the agent", "{heard}");
+    assert_eq!(heard["outcome"]["outputUri"], json!(output_uri), "{heard}");
+    assert_eq!(lsp.received("azure-sessions/agentRun").len(), 1);
     let set = call(
         &mut mcp,
         "run_code",

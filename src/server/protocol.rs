@@ -213,6 +213,25 @@ impl tower_lsp_server::ls_types::notification::Notification for OutputChanged {
     const METHOD: &'static str = "azure-sessions/outputChanged";
 }
 
+/// Sent after a run an agent asked for (through `azure-sessions-lsp mcp`): editors show it with
+/// their own runs.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AgentRunParams {
+    /// The document the run belongs to (the folder's session for code from the agent).
+    pub uri: String,
+    /// "code from the agent", "lines 3-9 of main.py (agent)".
+    pub label: String,
+    /// The `RunOutcome`, as the run command answers it.
+    pub outcome: serde_json::Value,
+}
+
+pub enum AgentRun {}
+
+impl tower_lsp_server::ls_types::notification::Notification for AgentRun {
+    type Params = AgentRunParams;
+    const METHOD: &'static str = "azure-sessions/agentRun";
+}
+
 /// The state of the session a document runs in, for status bars.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StatusParams {

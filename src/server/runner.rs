@@ -565,7 +565,7 @@ impl Inner {
             Some(e) => ("failed", format!("{}: {}", e.kind, e.message)),
         };
         self.status(uri.as_str(), status.0, &status.1).await;
-        RunOutcome {
+        let outcome = RunOutcome {
             status: execution.status.as_str(),
             stdout: execution.stdout,
             stderr: execution.stderr,
@@ -574,7 +574,18 @@ impl Inner {
             error,
             output_uri: session.output_uri.clone(),
             displays,
+        };
+        if job.agent {
+            // The editor did not ask for this run: it learns of it here (the Results view).
+            self.client
+                .send_notification::<AgentRun>(AgentRunParams {
+                    uri: uri.to_string(),
+                    label: job.describe(),
+                    outcome: serde_json::to_value(&outcome).unwrap_or_default(),
+                })
+                .await;
         }
+        outcome
     }
 
     pub(super) async fn output_changed(&self, session: &Session) {

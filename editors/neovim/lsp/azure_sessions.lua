@@ -47,6 +47,9 @@ return {
     ['azure-sessions/outputChanged'] = function(...)
       return require('azure_sessions').on_output_changed(...)
     end,
+    ['azure-sessions/agentRun'] = function(...)
+      return require('azure_sessions').on_agent_run(...)
+    end,
     ['azure-sessions/status'] = function(...)
       return require('azure_sessions').on_status(...)
     end,

@@ -61,6 +61,10 @@ vim.lsp.handlers['azure-sessions/outputChanged'] = vim.lsp.handlers['azure-sessi
   or function(...)
     return require('azure_sessions').on_output_changed(...)
   end
+vim.lsp.handlers['azure-sessions/agentRun'] = vim.lsp.handlers['azure-sessions/agentRun']
+  or function(...)
+    return require('azure_sessions').on_agent_run(...)
+  end
 vim.lsp.handlers['azure-sessions/status'] = vim.lsp.handlers['azure-sessions/status']
   or function(...)
     return require('azure_sessions').on_status(...)

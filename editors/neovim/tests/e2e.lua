@@ -340,6 +340,17 @@ if phase == 'main' then
     local info = vim.json.decode(vim.tbl_get(answers[3], 'result', 'content', 1, 'text') or '{}')
     expect(info.sharedWith == 'editor', 'the agent runs alone: %s', vim.inspect(info))
     expect(not ran:find('NameError', 1, true), 'the agent does not see the editor\'s variables: %s', ran)
+    -- The editor hears of the agent's run (azure-sessions/agentRun): one line, never a warning.
+    local heard
+    wait(10000, function()
+      for _, n in ipairs(notes) do
+        if n.msg:find('agent, code from the agent: Succeeded', 1, true) then
+          heard = n
+        end
+      end
+      return heard ~= nil
+    end, 'a notice of the agent\'s run')
+    expect(heard.level == vim.log.levels.INFO, 'level %s', tostring(heard.level))
   end)
 
   check(':LspAzureSessionsUpload / Files / Download round-trip a file', function()

@@ -42,6 +42,7 @@ import { captureInitialize } from './steps/capture.mjs';
 import { cancelledRunLeavesStatusIdle } from './steps/cancel.mjs';
 import { languagesOnCustomPool } from './steps/languages.mjs';
 import { multiRootShowOutput } from './steps/multi-root.mjs';
+import { agentRunInResults } from './steps/agent.mjs';
 import { resultsView } from './steps/results.mjs';
 import { localRuns } from './steps/runs.mjs';
 import { variablesAndNotebook } from './steps/variables.mjs';
@@ -57,7 +58,7 @@ const screenshot = path.join(artifacts, path.basename(screenshotName));
 const vsixArg = args.indexOf('--vsix') >= 0 ? args[args.indexOf('--vsix') + 1] : process.env.VSIX;
 const keep = args.includes('--keep');
 // --steps a,b: run only these steps after the first (for working on them): results, variables, files, cancel,
-// reset, settings, sign-in, multi-root.
+// reset, settings, sign-in, multi-root, agent.
 const only = args.indexOf('--steps') >= 0 ? new Set((args[args.indexOf('--steps') + 1] ?? '').split(',')) : undefined;
 const want = (step) => !only || only.has(step);
 // The stand-in server (e2e/fake-server.mjs) has no rich results or inlay hints.
@@ -137,6 +138,8 @@ async function main() {
   if (want('results') && !fakeServer) await resultsView(wb, { demo, screenshot });
   // Step 4c: the Session Variables view and Export Session as Notebook…; not with the stand-in server.
   if (want('variables') && !fakeServer) await variablesAndNotebook(wb, { demo, tmp: h.tmp });
+  // Step 4d: an agent's run (azure-sessions-lsp mcp) through the editor's server, in the Results panel.
+  if (want('agent') && !fakeServer) await agentRunInResults(wb, { h });
   // Steps 5-7: session info, uploads, download.
   if (want('files')) await sessionFiles(wb, { demo, row, tmp: h.tmp, workspace: h.dirs.workspace });
   // Step 7b: cancel a slow run (review F19); step 8 (Reset Session) then ends the code left running.

@@ -8,7 +8,7 @@ import { diagnosePool, resetSession, sessionInfo, showOutput } from './commands/
 import { errorMessage, SECTION, updateShiftEnterContext } from './config';
 import type { Host } from './host';
 import { TranscriptProvider } from './outputProvider';
-import { isRunOutcome, OUTPUT_SCHEME, type RunOutcome, SERVER_COMMANDS } from './protocol';
+import { type AgentRunParams, isRunOutcome, OUTPUT_SCHEME, type RunOutcome, SERVER_COMMANDS } from './protocol';
 import { Results } from './results';
 import { RunnableLanguages } from './runnable';
 import { Server } from './server';
@@ -63,6 +63,16 @@ export class AzureSessions implements vscode.Disposable, Host {
       ),
     );
     updateShiftEnterContext();
+  }
+
+  agentRan(params: AgentRunParams): void {
+    if (!isRunOutcome(params.outcome)) {
+      this.info(`An agent's run came with an outcome this version cannot read: ${params.label}`);
+      return;
+    }
+    this.results.recordAgent(params.uri, params.label, params.outcome).catch((e: unknown) => {
+      this.info(`Results: ${errorMessage(e)}`);
+    });
   }
 
   info(message: string): void {

@@ -1,6 +1,7 @@
 // What the command modules and the server's lifecycle need from the extension.
 import type * as vscode from 'vscode';
 import type { TranscriptProvider } from './outputProvider';
+import type { AgentRunParams } from './protocol';
 import type { RunnableLanguages } from './runnable';
 import type { InputPicker } from './stdin';
 import type { SessionStatusBar } from './statusBar';
@@ -15,6 +16,8 @@ export interface Host {
   readonly inputs: InputPicker;
   /** The transcript that changed last (a run's, or one the server reported). */
   lastOutputUri: vscode.Uri | undefined;
+  /** Shows a run an agent made (azure-sessions/agentRun) with the user's runs. */
+  agentRan(params: AgentRunParams): void;
   /** Writes a line to the Azure Sessions output channel. */
   info(message: string): void;
   /**

@@ -67,6 +67,14 @@ export interface OutputResult {
 export const OutputRequest = new RequestType<OutputParams, OutputResult, void>('azure-sessions/output');
 export const OutputChangedNotification = new NotificationType<OutputParams>('azure-sessions/outputChanged');
 
+/** A run an agent asked for through `azure-sessions-lsp mcp`, in the session the editor uses. */
+export interface AgentRunParams {
+  uri: string;
+  label: string;
+  outcome: unknown;
+}
+export const AgentRunNotification = new NotificationType<AgentRunParams>('azure-sessions/agentRun');
+
 export type SessionState = 'running' | 'waiting' | 'succeeded' | 'failed' | 'error' | 'idle';
 export interface StatusParams {
   uri?: string;

@@ -25,6 +25,7 @@ import {
   type AccessTokenParams,
   type AccessTokenResult,
   GetAccessTokenRequest,
+  AgentRunNotification,
   OutputChangedNotification,
   StatusNotification,
 } from './protocol';
@@ -136,6 +137,9 @@ export class Server {
     client.onNotification(OutputChangedNotification, (p) => {
       this.host.lastOutputUri = this.host.transcripts.remember(p.uri);
       this.host.transcripts.fireChanged(p.uri);
+    });
+    client.onNotification(AgentRunNotification, (p) => {
+      this.host.agentRan(p);
     });
     client.onRequest(GetAccessTokenRequest, (p) => this.getAccessToken(p));
     client.onDidChangeState((e) => {

@@ -20,6 +20,9 @@ local handler_fallbacks = {
   ['azure-sessions/outputChanged'] = function(...)
     return handlers.on_output_changed(...)
   end,
+  ['azure-sessions/agentRun'] = function(...)
+    return handlers.on_agent_run(...)
+  end,
   ['azure-sessions/status'] = function(...)
     return handlers.on_status(...)
   end,

@@ -170,17 +170,31 @@ function M.describe(displays)
   return ('[%s] :LspAzureSessionsOpenDisplay'):format(table.concat(kinds, ', '))
 end
 
+--- Remembers a run's displays for :LspAzureSessionsOpenDisplay (per buffer when it has one).
+---@param bufnr integer?
+---@param outcome table RunOutcome
+---@return azure_sessions.Display[]? the displays, nil when the run has none
+function M.remember(bufnr, outcome)
+  local displays = type(outcome.displays) == 'table' and outcome.displays or {}
+  if #displays == 0 then
+    return nil
+  end
+  if bufnr then
+    last.by_buf[bufnr] = displays
+  end
+  last.any = displays
+  return displays
+end
+
 --- Called for every finished run started from Neovim: remembers its displays and shows its first
 --- image (config `displays.images`, false to only list them in the notification).
 ---@param bufnr integer
 ---@param outcome table RunOutcome
 function M.on_outcome(bufnr, outcome)
-  local displays = type(outcome.displays) == 'table' and outcome.displays or {}
-  if #displays == 0 then
+  local displays = M.remember(bufnr, outcome)
+  if not displays then
     return
   end
-  last.by_buf[bufnr] = displays
-  last.any = displays
   local mode = core.config.displays and core.config.displays.images
   if mode then
     for _, d in ipairs(displays) do

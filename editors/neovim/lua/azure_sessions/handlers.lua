@@ -28,6 +28,20 @@ function M.on_status(_, params, _)
   core.redraw()
 end
 
+--- `azure-sessions/agentRun` {uri, label, outcome}: a run an agent made through
+--- `azure-sessions-lsp mcp` in this session. One line says so (never a warning: the agent
+--- handles its own failures), and its displays are remembered for :LspAzureSessionsOpenDisplay.
+function M.on_agent_run(_, params, _)
+  if type(params) ~= 'table' or type(params.outcome) ~= 'table' then
+    return
+  end
+  local summary = require('azure_sessions.run').summarize(params.outcome)
+  notify(('agent, %s: %s'):format(tostring(params.label or 'a run'), vim.split(summary, '\n')[1]), vim.log.levels.INFO)
+  local bufnr = type(params.uri) == 'string' and vim.fn.bufnr(vim.uri_to_fname(params.uri)) or -1
+  require('azure_sessions.displays').remember(bufnr > 0 and bufnr or nil, params.outcome)
+  fire('AzureSessionsAgentRun', params)
+end
+
 --- `window/showDocument`: transcripts open in a split without stealing focus unless asked.
 function M.on_show_document(err, params, ctx)
   if type(params) == 'table' and not params.external and type(params.uri) == 'string'

@@ -52,6 +52,7 @@ M.open_output = transcript.open_output
 
 M.on_output_changed = handlers.on_output_changed
 M.on_status = handlers.on_status
+M.on_agent_run = handlers.on_agent_run
 M.on_show_document = handlers.on_show_document
 M.on_show_message = handlers.on_show_message
 

@@ -59,6 +59,33 @@ export class Results implements vscode.Disposable {
     const range = requestedLines(command, arg, lines, marker);
     const a = arg as { range?: unknown; position?: unknown };
     const wholeFile = a.range === undefined && a.position === undefined;
+    this.store.add({
+      documentUri: uri.toString(),
+      label: runLabel(uri.toString(), range, wholeFile),
+      lines: range,
+      ranFrom: range?.first,
+      finishedAt: new Date().toISOString(),
+      outcome,
+      markdownHtml: await this.renderMarkdown(outcome),
+    });
+    this.shown(outcome);
+  }
+
+  /** Records a run an agent made through `azure-sessions-lsp mcp` (its label says so). */
+  async recordAgent(uri: string, label: string, outcome: RunOutcome): Promise<void> {
+    this.store.add({
+      documentUri: uri,
+      label: `Agent: ${label}`,
+      lines: undefined,
+      ranFrom: undefined,
+      finishedAt: new Date().toISOString(),
+      outcome,
+      markdownHtml: await this.renderMarkdown(outcome),
+    });
+    this.shown(outcome);
+  }
+
+  private async renderMarkdown(outcome: RunOutcome): Promise<Record<number, string>> {
     const markdownHtml: Record<number, string> = {};
     for (const [i, d] of (outcome.displays ?? []).entries()) {
       if (d.mimeType === 'text/markdown' && d.text !== undefined) {
@@ -72,15 +99,11 @@ export class Results implements vscode.Disposable {
         }
       }
     }
-    this.store.add({
-      documentUri: uri.toString(),
-      label: runLabel(uri.toString(), range, wholeFile),
-      lines: range,
-      ranFrom: range?.first,
-      finishedAt: new Date().toISOString(),
-      outcome,
-      markdownHtml,
-    });
+    return markdownHtml;
+  }
+
+  /** Reveals the panel as `output.revealResults` says, and redraws it. */
+  private shown(outcome: RunOutcome): void {
     const reveal = vscode.workspace.getConfiguration(SECTION).get<string>('output.revealResults', 'displays');
     const rich = (outcome.displays ?? []).length > 0;
     if (reveal === 'always' || (reveal === 'displays' && rich)) {
