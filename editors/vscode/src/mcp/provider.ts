@@ -1,5 +1,5 @@
 // Offers `azure-sessions-lsp mcp` to agent mode through the MCP server definition provider API
-// (`vscode.lm.registerMcpServerDefinitionProvider`, VS Code 1.101+). Older engines lack it: nothing is
+// (`vscode.lm.registerMcpServerDefinitionProvider`, VS Code 1.100+). Older engines lack it: nothing is
 // registered there and the extension works as before (a `.vscode/mcp.json` entry does the same).
 import * as vscode from 'vscode';
 import { mcpServerConfigs } from './definitions';
@@ -47,9 +47,20 @@ export function registerMcpProvider(binary: () => Promise<string | undefined>, l
       });
     },
   };
+  let registration: vscode.Disposable;
+  try {
+    registration = lm.registerMcpServerDefinitionProvider(PROVIDER_ID, provider);
+  } catch (e) {
+    // VS Code 1.100 wants the provider under `modelContextServerCollections`, 1.101+ under
+    // `mcpServerDefinitionProviders` (package.json declares both); whatever a version wants
+    // next, the extension itself must still activate.
+    log(`Offering the MCP server to agents failed: ${e instanceof Error ? e.message : String(e)}`);
+    changed.dispose();
+    return [];
+  }
   return [
     changed,
-    lm.registerMcpServerDefinitionProvider(PROVIDER_ID, provider),
+    registration,
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
       changed.fire();
     }),
