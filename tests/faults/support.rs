@@ -178,6 +178,13 @@ pub async fn pool_case(
     expect: impl Fn(&Result<Value, Value>) -> Result<(), String>,
     expected_executions: usize,
 ) -> Row {
+    // The server's own timeout ends every case; the harness waits longer than it, so that a slow
+    // machine shows as a slow row, not as a harness that gave up first.
+    let run_timeout = extra
+        .get("timeoutSeconds")
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    let wait = WAIT.max(Duration::from_secs(run_timeout + 30));
     let pool = MisbehavingPool::start_https(plan).await;
     let pool_age = Instant::now();
     let recovers_late = extra.get("coldStartTimeoutSeconds").is_some();
@@ -186,7 +193,13 @@ pub async fn pool_case(
     lsp.open(&uri, "python", "print('first')\nprint('second')\n")
         .await;
     let started = Instant::now();
-    let first = lsp.command("azure-sessions.run", json!({"uri": uri, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}})).await;
+    let (_, rx) = lsp
+        .start_request(
+            "workspace/executeCommand",
+            json!({"command": "azure-sessions.run", "arguments": [{"uri": uri, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}}]}),
+        )
+        .await;
+    let first = answer(rx, wait).await;
     let elapsed = started.elapsed();
     eprintln!("[faults] {case}: first run answered in {elapsed:.2?}");
     let mut failure = expect(&first).err();

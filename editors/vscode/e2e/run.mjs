@@ -50,7 +50,7 @@ import { resetSession, sessionFiles } from './steps/session-commands.mjs';
 import { settingsChanges } from './steps/settings.mjs';
 import { signInWithVsCode } from './steps/sign-in.mjs';
 
-const OVERALL_TIMEOUT_MS = 210_000;
+const OVERALL_TIMEOUT_MS = 300_000;
 
 const args = process.argv.slice(2);
 const screenshotName = args.indexOf('--screenshot') >= 0 ? args[args.indexOf('--screenshot') + 1] : 'vscode-e2e.png';
