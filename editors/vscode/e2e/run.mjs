@@ -139,7 +139,7 @@ async function main() {
   // Step 4c: the Session Variables view and Export Session as Notebook…; not with the stand-in server.
   if (want('variables') && !fakeServer) await variablesAndNotebook(wb, { demo, tmp: h.tmp });
   // Step 4d: an agent's run (azure-sessions-lsp mcp) through the editor's server, in the Results panel.
-  if (want('agent') && !fakeServer) await agentRunInResults(wb, { h });
+  if (want('agent') && !fakeServer) await agentRunInResults(wb, { h, demo });
   // Steps 5-7: session info, uploads, download.
   if (want('files')) await sessionFiles(wb, { demo, row, tmp: h.tmp, workspace: h.dirs.workspace });
   // Step 7b: cancel a slow run (review F19); step 8 (Reset Session) then ends the code left running.

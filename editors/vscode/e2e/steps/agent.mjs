@@ -64,7 +64,7 @@ function resultsFrame(page) {
   return page.frameLocator('iframe.webview.ready[title="Azure Sessions: Results"], iframe.webview.ready').last().frameLocator('#active-frame');
 }
 
-export async function agentRunInResults(wb, { h }) {
+export async function agentRunInResults(wb, { h, demo }) {
   const bin = process.env.AZURE_SESSIONS_LSP_BIN ?? path.join(repoRoot, 'target', 'debug', 'azure-sessions-lsp');
   const client = mcpClient(bin, h.dirs.workspace, h.env);
   let text = '';
@@ -89,4 +89,13 @@ export async function agentRunInResults(wb, { h }) {
   const shown = await run.locator('pre.stdout', { hasText: 'agent-was-here' }).first().waitFor({ timeout: 20_000 }).then(() => true, () => false);
   const labels = await frame.locator('section.run header .label').allTextContents().catch(() => []);
   check('the agent\'s run shows in the Results panel, marked as the agent\'s, with its output', shown, `labels ${JSON.stringify(labels.slice(-3))}`);
+
+  // As the results step does: close the Results panel and go back to demo.py, so that the later
+  // steps find the transcript and the editor where they left them.
+  const tab = wb.page.locator('.tabs-container .tab', { hasText: 'Azure Sessions: Results' }).first();
+  if (await tab.isVisible().catch(() => false)) {
+    await tab.click({ button: 'middle' }).catch(() => {});
+  }
+  await wb.showFile('demo.py');
+  await demo.waitFor({ timeout: 10_000 }).catch(() => {});
 }
